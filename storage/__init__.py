@@ -1,0 +1,1 @@
+"""SQL storage: the source of truth. Models, repositories (all SQL), records, quantization."""
