@@ -1,0 +1,1 @@
+"""The composition root: FastAPI app, settings, auth, schemas, CLI."""

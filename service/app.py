@@ -1,0 +1,138 @@
+"""``create_app(settings)``: the FastAPI application and its start-up wiring."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+
+from channels.embedder import build_embedder
+from service.access import AccessTracker
+from service.auth import State
+from service.bootstrap import ensure_bootstrap_tenant
+from service.indexing import IndexRegistry
+from service.memories.endpoints import router as memories_router
+from service.problems import install_problem_handlers, problem_response
+from service.schemas import Health
+from service.search.endpoints import router as search_router
+from service.settings import Settings
+from service.state import AppState
+from storage import migrate
+from storage.db import build_engine, build_sessionmaker
+
+logger = logging.getLogger("mnemonix")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+BACKGROUND_SECONDS = 2.0
+
+
+def build_state(settings: Settings) -> AppState:
+    if settings.migrate_on_start:
+        migrate.upgrade(settings.database_url)
+    engine = build_engine(settings.database_url)
+    sessions = build_sessionmaker(engine)
+    embedder = build_embedder(
+        settings.embedder, model_path=settings.embedding_model, threads=settings.embedding_threads
+    )
+    indexes = IndexRegistry(settings, sessions, embedder.dimension)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        embedder=embedder,
+        indexes=indexes,
+        access=AccessTracker(sessions),
+    )
+
+
+async def _background(state: AppState) -> None:
+    """Flush access counts and follow other processes' writes, every couple of seconds."""
+    while True:
+        await asyncio.sleep(BACKGROUND_SECONDS)
+        try:
+            await run_in_threadpool(state.access.flush)
+            await run_in_threadpool(state.indexes.sync)
+        except Exception:
+            logger.exception("background maintenance failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await run_in_threadpool(build_state, settings)
+        app.state.mnemonix = state
+        await run_in_threadpool(
+            ensure_bootstrap_tenant,
+            state.sessions,
+            name=settings.bootstrap_tenant,
+            data_dir=settings.data_dir,
+        )
+        await run_in_threadpool(state.indexes.rebuild_all)
+        task = asyncio.create_task(_background(state))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await run_in_threadpool(state.access.flush)
+            state.indexes.close()
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="Mnemonix",
+        version="0.1.0",
+        summary="Agent memory: store what agents learn, recall it with four fused channels.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    max_body = settings.limits.max_body_bytes
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request.state.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return problem_response(
+                request, "payload_too_large", f"The body exceeds {max_body} bytes."
+            )
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    app.include_router(memories_router)
+    app.include_router(search_router)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @app.get("/readyz", response_model=Health, tags=["health"])
+    def readyz(state: State, response: Response) -> Health:
+        """The database answers and every index has been built."""
+        checks: dict[str, str] = {}
+        try:
+            with state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["indexes"] = "ok" if state.indexes.ready else "building"
+        ready = all(v == "ok" for v in checks.values())
+        response.status_code = 200 if ready else 503
+        return Health(status="ready" if ready else "not ready", checks=checks)
+
+    return app

@@ -1,0 +1,116 @@
+"""``mnemonix``: serve, migrate, manage keys, run the lifecycle."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+
+from service.settings import Settings
+from storage import migrate
+from storage.db import build_engine, build_sessionmaker, unit_of_work
+from storage.repositories import ApiKeyRepository, TenantRepository
+from storage.types import utcnow
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    print(f"Mnemonix serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate.upgrade(settings.database_url)
+    print("database is at head", file=sys.stderr)
+    return 0
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    migrate.upgrade(settings.database_url)
+    return build_sessionmaker(build_engine(settings.database_url))
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    with unit_of_work(_sessions(settings)) as session:
+        tenants = TenantRepository(session)
+        tenant = tenants.by_name(args.tenant) or tenants.add(args.tenant)
+        key, raw = ApiKeyRepository(session).create(tenant=tenant, name=args.name or "")
+        key_id = key.id
+    print(raw)
+    print(f"key id {key_id} for tenant '{args.tenant}' (the key is shown only once)", file=sys.stderr)
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        key_id = uuid.UUID(args.key_id)
+    except ValueError:
+        print(f"not a key id: {args.key_id}", file=sys.stderr)
+        return 2
+    with unit_of_work(_sessions(settings)) as session:
+        keys = ApiKeyRepository(session)
+        key = keys.get(key_id)
+        if key is None:
+            print(f"no key {key_id}", file=sys.stderr)
+            return 1
+        keys.revoke(key, utcnow())
+    print(f"revoked {key_id}", file=sys.stderr)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _sessions(settings)() as session:
+        names = {t.id: t.name for t in TenantRepository(session).list()}
+        for key in ApiKeyRepository(session).list():
+            state = "revoked" if key.revoked_at else "active"
+            print(f"{key.id}  {names.get(key.tenant_id, '?'):<20} {key.prefix}…  {state}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnemonix", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (and the scheduled lifecycle job)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+    sub.add_parser("migrate", help="alembic upgrade head").set_defaults(run=_migrate)
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create a key (and the tenant if new); prints it once")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--name")
+    create.set_defaults(run=_keys_create)
+    revoke = keys.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_keys_revoke)
+    keys.add_parser("list", help="list keys (never the secrets)").set_defaults(run=_keys_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Command = args.run
+    return run(args, Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

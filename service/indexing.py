@@ -1,0 +1,133 @@
+"""Keeps every tenant's retrieval engine in step with SQL (the source of truth).
+
+At start-up each tenant's engine is rebuilt from its committed rows. After every committed
+write the request applies the change to the engine; writes made by other processes (the
+lifecycle worker, a second API process) arrive through the ``memory_event`` change feed,
+which ``sync`` follows.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.base import Channel
+from channels.engine import IndexEntry, RetrievalEngine
+from channels.registry import build_channels, weight_policy
+from service.settings import Settings
+from storage.models import Memory
+from storage.quantization import Code, decode
+from storage.repositories import MemoryRepository, TenantRepository
+
+
+def entry_from_row(row: Memory) -> IndexEntry:
+    vector = None
+    if row.embedding is not None and row.embedding_dim:
+        code = Code(row.embedding_bits, row.embedding_scale, row.embedding)
+        vector = decode(code, row.embedding_dim)
+    return IndexEntry(
+        id=row.id,
+        content=row.content,
+        occurred_at=row.occurred_at,
+        user_id=row.user_id,
+        agent_id=row.agent_id,
+        session_id=row.session_id,
+        metadata=row.meta or {},
+        vector=vector,
+        tier=row.tier,
+    )
+
+
+class IndexRegistry:
+    """Tenant id -> retrieval engine. Isolation is structural: one engine per tenant."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], dimension: int) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._dimension = dimension
+        self._engines: dict[uuid.UUID, RetrievalEngine] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="channel")
+        self._event_watermark = 0
+        self.ready = False
+
+    def _new_engine(self) -> RetrievalEngine:
+        channels: dict[str, Channel] = build_channels(dimension=self._dimension)
+        search = self._settings.search
+        return RetrievalEngine(
+            channels,
+            pool=self._pool,
+            weights=search.weights,
+            rrf_k=search.rrf_k,
+            budget_ms=search.channel_budget_ms,
+            weight_policy=weight_policy if search.adaptive else None,
+        )
+
+    def engine(self, tenant_id: uuid.UUID) -> RetrievalEngine:
+        with self._lock:
+            found = self._engines.get(tenant_id)
+            if found is None:
+                found = self._engines[tenant_id] = self._new_engine()
+            return found
+
+    def engines(self) -> dict[uuid.UUID, RetrievalEngine]:
+        with self._lock:
+            return dict(self._engines)
+
+    def rebuild_all(self) -> None:
+        with self._sessions() as session:
+            self._event_watermark = MemoryRepository(session).last_event_id()
+            tenants = [t.id for t in TenantRepository(session).list()]
+        for tenant_id in tenants:
+            self.rebuild(tenant_id)
+        self.ready = True
+
+    def rebuild(self, tenant_id: uuid.UUID) -> int:
+        with self._sessions() as session:
+            rows = MemoryRepository(session).iter_tenant(tenant_id)
+            entries = [entry_from_row(row) for row in rows]
+        engine = self._new_engine()
+        engine.rebuild(entries)
+        with self._lock:
+            self._engines[tenant_id] = engine
+        return len(entries)
+
+    def apply(
+        self, tenant_id: uuid.UUID, *, upserted: Iterable[Memory] = (), deleted: Sequence[uuid.UUID] = ()
+    ) -> None:
+        engine = self.engine(tenant_id)
+        if deleted:
+            engine.remove(list(deleted))
+        entries = [entry_from_row(row) for row in upserted]
+        if entries:
+            engine.upsert(entries)
+
+    def sync(self) -> int:
+        """Apply changes committed by other processes since the last call (the change feed)."""
+        with self._sessions() as session:
+            repo = MemoryRepository(session)
+            events = repo.events_after(self._event_watermark)
+            if not events:
+                return 0
+            touched: dict[uuid.UUID, set[uuid.UUID]] = {}
+            for event in events:
+                touched.setdefault(event.tenant_id, set()).add(event.memory_id)
+            self._event_watermark = events[-1].id
+            for tenant_id, ids in touched.items():
+                rows = repo.get_many(tenant_id=tenant_id, ids=list(ids))
+                gone = [i for i in ids if i not in rows]
+                self.apply(tenant_id, upserted=rows.values(), deleted=gone)
+        return len(events)
+
+    def advance_watermark(self, event_id: int) -> None:
+        self._event_watermark = max(self._event_watermark, event_id)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+IndexApplier = Callable[..., None]

@@ -1,0 +1,180 @@
+"""Memory use cases: one unit of work each, committed here, indexes updated after commit."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.schemas import MemoryCreate, MemoryUpdate
+from service.state import AppState
+from storage.db import unit_of_work
+from storage.errors import Conflict, InvalidInput, NotFound
+from storage.models import Memory, MemoryEvent
+from storage.quantization import encode
+from storage.records import MemoryFilter, PageCursor
+from storage.repositories import MemoryRepository
+from storage.types import utcnow
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _embed(state: AppState, texts: Sequence[str]) -> list[tuple[bytes, float]]:
+    vectors = state.embedder.embed(list(texts))
+    codes = [encode(v, 8) for v in vectors]
+    return [(c.payload, c.scale) for c in codes]
+
+
+def _set_embedding(state: AppState, row: Memory, payload: bytes, scale: float) -> None:
+    row.embedding = payload
+    row.embedding_scale = scale
+    row.embedding_bits = 8
+    row.embedding_model = state.embedder.model_name
+    row.embedding_dim = state.embedder.dimension
+
+
+def add_memories(state: AppState, *, tenant_id: uuid.UUID, items: Sequence[MemoryCreate]) -> list[Memory]:
+    """Embed, then store all items atomically; nothing is stored if anything fails."""
+    codes = _embed(state, [item.content for item in items])
+    now = utcnow()
+    rows: list[Memory] = []
+    for item, (payload, scale) in zip(items, codes, strict=True):
+        row = Memory(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            user_id=item.user_id,
+            agent_id=item.agent_id,
+            session_id=item.session_id,
+            content=item.content,
+            content_hash=content_hash(item.content),
+            meta=item.metadata,
+            occurred_at=item.occurred_at or now,
+            created_at=now,
+            updated_at=now,
+            importance=item.importance,
+            pinned=item.pinned,
+            access_count=0,
+            strength=1.0,
+            stability=1.0,
+            tier="hot",
+        )
+        _set_embedding(state, row, payload, scale)
+        rows.append(row)
+    with unit_of_work(state.sessions) as session:
+        repo = MemoryRepository(session)
+        repo.add(rows)
+        for row in rows:
+            repo.add_event(memory=row, event="created", changes={"content": row.content, "metadata": row.meta})
+    state.indexes.apply(tenant_id, upserted=rows)
+    return rows
+
+
+def get_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> Memory:
+    with state.sessions() as session:
+        row = MemoryRepository(session).get(tenant_id=tenant_id, memory_id=memory_id)
+    if row is None:
+        raise NotFound(f"No memory {memory_id}.")
+    return row
+
+
+def update_memory(
+    state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID, patch: MemoryUpdate
+) -> Memory:
+    fields = patch.model_dump(exclude_unset=True, exclude={"version"})
+    if any(fields.get(name) is None for name in fields):
+        raise InvalidInput("Fields may be omitted but not set to null.")
+    code = _embed(state, [patch.content])[0] if patch.content is not None else None
+    try:
+        with unit_of_work(state.sessions) as session:
+            repo = MemoryRepository(session)
+            row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
+            if row is None:
+                raise NotFound(f"No memory {memory_id}.")
+            if patch.version is not None and patch.version != row.version:
+                raise Conflict(
+                    f"Memory {memory_id} is at version {row.version}, not {patch.version}.",
+                    current_version=row.version,
+                )
+            changes: dict[str, Any] = {}
+            for name, value in fields.items():
+                attr = "meta" if name == "metadata" else name
+                old = getattr(row, attr)
+                if old != value:
+                    changes[name] = {"from": _jsonable(old), "to": _jsonable(value)}
+                    setattr(row, attr, value)
+            if not changes:
+                return row
+            if code is not None and "content" in changes:
+                _set_embedding(state, row, *code)
+                row.content_hash = content_hash(row.content)
+                if row.tier != "hot":
+                    changes["tier"] = {"from": row.tier, "to": "hot"}
+                    row.tier = "hot"
+            row.updated_at = utcnow()
+            session.flush()
+            repo.add_event(memory=row, event="updated", changes=changes)
+    except StaleDataError as exc:
+        raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
+    state.indexes.apply(tenant_id, upserted=[row])
+    return row
+
+
+def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> None:
+    """Remove the row (content and embedding) and leave a tombstone event without content."""
+    with unit_of_work(state.sessions) as session:
+        repo = MemoryRepository(session)
+        row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
+        if row is None:
+            raise NotFound(f"No memory {memory_id}.")
+        repo.add_event(memory=row, event="deleted", changes={})
+        repo.delete(row)
+    state.indexes.apply(tenant_id, deleted=[memory_id])
+
+
+def history(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:
+    with state.sessions() as session:
+        events = MemoryRepository(session).history(tenant_id=tenant_id, memory_id=memory_id)
+    if not events:
+        raise NotFound(f"No memory {memory_id}.")
+    return events
+
+
+def list_memories(
+    state: AppState, *, tenant_id: uuid.UUID, flt: MemoryFilter, limit: int, cursor: str | None
+) -> tuple[list[Memory], str | None]:
+    after = decode_cursor(cursor) if cursor else None
+    with state.sessions() as session:
+        rows = MemoryRepository(session).page(
+            tenant_id=tenant_id, flt=flt, limit=limit + 1, after=after
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(PageCursor(rows[-1].created_at, rows[-1].id)) if more else None
+    return rows, next_cursor
+
+
+def encode_cursor(cursor: PageCursor) -> str:
+    raw = json.dumps([cursor.created_at.isoformat(), str(cursor.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> PageCursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        created_at, memory_id = json.loads(raw)
+        return PageCursor(datetime.fromisoformat(created_at), uuid.UUID(memory_id))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("The cursor is not one this server issued.", field="cursor") from exc
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.auth import State, Tenant
+from service.schemas import SearchRequest, SearchResponse
+from service.search import service
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+@router.post("/search", response_model=SearchResponse, response_model_exclude_none=True)
+def search(body: SearchRequest, principal: Tenant, state: State) -> SearchResponse:
+    """Rank the tenant's memories for a query across every channel, fused by weighted RRF.
+
+    ``reference_time`` is the "now" for relative time expressions ("last week").
+    ``explain: true`` adds, per hit, why each channel matched it.
+    """
+    return service.search(state, tenant_id=principal.tenant_id, request=body)

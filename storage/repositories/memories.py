@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Memory, MemoryEvent
+from storage.records import MemoryFilter, PageCursor, Scalar
+
+
+def _metadata_clause(key: str, value: Scalar) -> ColumnElement[bool]:
+    field = Memory.meta[key]
+    if isinstance(value, bool):
+        return field.as_boolean() == value
+    if isinstance(value, int):
+        return field.as_integer() == value
+    if isinstance(value, float):
+        return field.as_float() == value
+    return field.as_string() == value
+
+
+def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [Memory.tenant_id == tenant_id]
+    if flt.user_id is not None:
+        clauses.append(Memory.user_id == flt.user_id)
+    if flt.agent_id is not None:
+        clauses.append(Memory.agent_id == flt.agent_id)
+    if flt.session_id is not None:
+        clauses.append(Memory.session_id == flt.session_id)
+    for key, value in flt.metadata.items():
+        clauses.append(_metadata_clause(key, value))
+    if flt.occurred_after is not None:
+        clauses.append(Memory.occurred_at >= flt.occurred_after)
+    if flt.occurred_before is not None:
+        clauses.append(Memory.occurred_at < flt.occurred_before)
+    return clauses
+
+
+class MemoryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, memories: Sequence[Memory]) -> None:
+        self.session.add_all(memories)
+        self.session.flush()
+
+    def get(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> Memory | None:
+        return self.session.scalar(
+            select(Memory).where(Memory.tenant_id == tenant_id, Memory.id == memory_id)
+        )
+
+    def get_many(self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Memory]:
+        if not ids:
+            return {}
+        rows = self.session.scalars(
+            select(Memory).where(Memory.tenant_id == tenant_id, Memory.id.in_(list(ids)))
+        )
+        return {row.id: row for row in rows}
+
+    def page(
+        self, *, tenant_id: uuid.UUID, flt: MemoryFilter, limit: int, after: PageCursor | None
+    ) -> list[Memory]:
+        stmt = select(Memory).where(*filter_clauses(tenant_id, flt))
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    Memory.created_at > after.created_at,
+                    and_(Memory.created_at == after.created_at, Memory.id > after.id),
+                )
+            )
+        stmt = stmt.order_by(Memory.created_at, Memory.id).limit(limit)
+        return list(self.session.scalars(stmt))
+
+    def iter_tenant(self, tenant_id: uuid.UUID, *, batch: int = 2000) -> Iterator[Memory]:
+        stmt = (
+            select(Memory)
+            .where(Memory.tenant_id == tenant_id)
+            .order_by(Memory.created_at, Memory.id)
+            .execution_options(yield_per=batch)
+        )
+        yield from self.session.scalars(stmt)
+
+    def delete(self, memory: Memory) -> None:
+        self.session.delete(memory)
+        self.session.flush()
+
+    def delete_tenant(self, tenant_id: uuid.UUID) -> int:
+        result = self.session.execute(delete(Memory).where(Memory.tenant_id == tenant_id))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def count_by_tenant_and_tier(self) -> list[tuple[uuid.UUID, str, int, int]]:
+        """(tenant_id, tier, memories, embedding bytes) for the admin overview."""
+        stmt = select(
+            Memory.tenant_id,
+            Memory.tier,
+            func.count(),
+            func.coalesce(func.sum(func.length(Memory.embedding)), 0),
+        ).group_by(Memory.tenant_id, Memory.tier)
+        return [(t, tier, int(n), int(b)) for t, tier, n, b in self.session.execute(stmt)]
+
+    def record_access(self, *, tenant_id: uuid.UUID, counts: dict[uuid.UUID, int], at: datetime) -> None:
+        """Add retrieval counts without touching ``version`` (access is not an edit)."""
+        for memory_id, n in counts.items():
+            self.session.execute(
+                update(Memory)
+                .where(Memory.tenant_id == tenant_id, Memory.id == memory_id)
+                .values(access_count=Memory.access_count + n, last_accessed_at=at)
+                .execution_options(synchronize_session=False)
+            )
+
+    # history
+
+    def add_event(
+        self,
+        *,
+        memory: Memory,
+        event: str,
+        changes: dict[str, Any],
+        actor: str = "api",
+    ) -> None:
+        self.session.add(
+            MemoryEvent(
+                tenant_id=memory.tenant_id,
+                memory_id=memory.id,
+                event=event,
+                version=memory.version,
+                changes=changes,
+                actor=actor,
+            )
+        )
+
+    def history(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:
+        stmt = (
+            select(MemoryEvent)
+            .where(MemoryEvent.tenant_id == tenant_id, MemoryEvent.memory_id == memory_id)
+            .order_by(MemoryEvent.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def events_after(self, event_id: int, *, limit: int = 5000) -> list[MemoryEvent]:
+        """The change feed other processes follow to keep their indexes in step."""
+        stmt = select(MemoryEvent).where(MemoryEvent.id > event_id).order_by(MemoryEvent.id)
+        return list(self.session.scalars(stmt.limit(limit)))
+
+    def last_event_id(self) -> int:
+        return int(self.session.scalar(select(func.coalesce(func.max(MemoryEvent.id), 0))) or 0)
