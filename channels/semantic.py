@@ -112,30 +112,25 @@ class SemanticChannel:
         keys: list[KeyArray] = []
         scores: list[FloatArray] = []
         exact: list[FloatArray] = []
+        params = None
+        if query.allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(query.allowed))
         for bits, index in self._indexes.items():
             if index.ntotal == 0:
                 continue
-            k = min(query.limit, int(index.ntotal))
-            params = None
-            if query.allowed is not None:
-                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(query.allowed))
-            if bits == 1:
-                code = np.packbits(vector >= 0, axis=1)
-                if params is None:
-                    distances, ids = index.search(code, k)
-                else:
-                    distances, ids = index.search(code, k, params=params)
-                est = np.cos(math.pi * distances[0].astype(np.float32) / self.dimension)
-            else:
-                if params is None:
-                    est, ids = index.search(vector, k)
-                else:
-                    est, ids = index.search(vector, k, params=params)
-                est = est[0]
-            found = ids[0] >= 0
-            keys.append(ids[0][found].astype(np.int64))
-            exact.append(est[found].astype(np.float32))
-            scores.append((est[found] - MARGIN[bits]).astype(np.float32))
+            # Widen k while the cut-off score is tied, so exact ties are broken by key
+            # (in top_hits), never by storage order.
+            k = min(query.limit + 16, int(index.ntotal))
+            while True:
+                ids, est = self._search_index(bits, index, vector, k, params)
+                found = ids >= 0
+                ids, est = ids[found], est[found]
+                if k >= index.ntotal or ids.size < k or est[-1] < est[min(query.limit, ids.size) - 1]:
+                    break
+                k = min(k * 2, int(index.ntotal))
+            keys.append(ids.astype(np.int64))
+            exact.append(est.astype(np.float32))
+            scores.append((est - MARGIN[bits]).astype(np.float32))
         if not keys:
             return []
         all_keys, all_scores = np.concatenate(keys), np.concatenate(scores)
@@ -148,6 +143,24 @@ class SemanticChannel:
             )
             for key, score in top_hits(all_keys, all_scores, query.limit)
         ]
+
+    def _search_index(
+        self,
+        bits: int,
+        index: faiss.Index | faiss.IndexBinary,
+        vector: FloatArray,
+        k: int,
+        params: faiss.SearchParameters | None,
+    ) -> tuple[KeyArray, FloatArray]:
+        """Top-k ids and estimated cosines from one precision's index."""
+        probe = np.packbits(vector >= 0, axis=1) if bits == 1 else vector
+        if params is None:
+            distances, ids = index.search(probe, k)
+        else:
+            distances, ids = index.search(probe, k, params=params)
+        if bits == 1:
+            return ids[0], np.cos(math.pi * distances[0].astype(np.float32) / self.dimension)
+        return ids[0], distances[0].astype(np.float32)
 
     def stats(self) -> ChannelStats:
         per_bits = {bits: int(index.ntotal) for bits, index in self._indexes.items()}
