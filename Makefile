@@ -23,6 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check service channels lifecycle storage sdk tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench-locomo: $(STAMP)
 	$(BIN)/python bench/locomo.py ../shared/bench/locomo/locomo-dev.json

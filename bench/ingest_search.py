@@ -22,17 +22,75 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import api_key, client, median, percentile  # noqa: E402
 
-PEOPLE = ["Alice", "Bob", "Carmen", "Deepak", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
-          "Kemi", "Liam", "Maya", "Nikolai", "Olga", "Priya", "Quentin", "Rosa", "Sven", "Tariq"]
-VERBS = ["visited", "bought", "started learning", "cooked", "fixed", "painted", "wrote about",
-         "signed up for", "lost", "found", "recommended", "complained about", "booked", "sold"]
-THINGS = ["a vintage bicycle", "the pottery class", "a trip to Lisbon", "sourdough bread",
-          "the kitchen sink", "a sunrise over the lake", "a new laptop", "the jazz festival",
-          "a marathon", "a rescue puppy", "the guitar", "a Python course", "the garden shed",
-          "a concert ticket", "an electric car", "the book club", "a hiking trail", "a violin"]
+PEOPLE = [
+    "Alice",
+    "Bob",
+    "Carmen",
+    "Deepak",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Nikolai",
+    "Olga",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+]
+VERBS = [
+    "visited",
+    "bought",
+    "started learning",
+    "cooked",
+    "fixed",
+    "painted",
+    "wrote about",
+    "signed up for",
+    "lost",
+    "found",
+    "recommended",
+    "complained about",
+    "booked",
+    "sold",
+]
+THINGS = [
+    "a vintage bicycle",
+    "the pottery class",
+    "a trip to Lisbon",
+    "sourdough bread",
+    "the kitchen sink",
+    "a sunrise over the lake",
+    "a new laptop",
+    "the jazz festival",
+    "a marathon",
+    "a rescue puppy",
+    "the guitar",
+    "a Python course",
+    "the garden shed",
+    "a concert ticket",
+    "an electric car",
+    "the book club",
+    "a hiking trail",
+    "a violin",
+]
 WHEN = ["yesterday", "last week", "this morning", "two days ago", "on Saturday", "last month"]
-WHY = ["because it was on sale", "with their sister", "for the first time", "after work",
-       "to relax", "as a birthday present", "despite the rain", "with colleagues"]
+WHY = [
+    "because it was on sale",
+    "with their sister",
+    "for the first time",
+    "after work",
+    "to relax",
+    "as a birthday present",
+    "despite the rain",
+    "with colleagues",
+]
 
 
 def synthetic(n: int, rng: random.Random) -> list[str]:
@@ -44,7 +102,9 @@ def synthetic(n: int, rng: random.Random) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--base-url", default="http://127.0.0.1:8420")
     parser.add_argument("--api-key")
     parser.add_argument("--memories", type=int, default=10_000)
@@ -72,8 +132,10 @@ def main() -> None:
         ]
         http.post("/v1/memories/batch", json={"memories": batch}).raise_for_status()
     elapsed = time.perf_counter() - started
-    print(f"ingest: {len(texts)} memories in {elapsed:.1f} s = {len(texts) / elapsed:.0f} memories/s "
-          f"(batches of {args.batch})")
+    print(
+        f"ingest: {len(texts)} memories in {elapsed:.1f} s = {len(texts) / elapsed:.0f} memories/s "
+        f"(batches of {args.batch})"
+    )
 
     questions = [
         f"What did {rng.choice(PEOPLE)} {rng.choice(['do with', 'say about', 'think of'])} "
@@ -86,13 +148,20 @@ def main() -> None:
         http.post("/v1/search", json={"query": q, "user_id": user, "reference_time": reference})
     for q in questions:
         t0 = time.perf_counter()
-        response = http.post("/v1/search", json={"query": q, "user_id": user, "limit": 10, "reference_time": reference})
+        response = http.post(
+            "/v1/search",
+            json={"query": q, "user_id": user, "limit": 10, "reference_time": reference},
+        )
         client_ms.append((time.perf_counter() - t0) * 1000)
         response.raise_for_status()
         server_ms.append(response.json()["timings_ms"]["total"])
     print(f"search over {args.memories} memories, {len(questions)} queries:")
-    print(f"  client round trip: p50 {median(client_ms):.1f} ms, p95 {percentile(client_ms, 95):.1f} ms")
-    print(f"  server total:      p50 {median(server_ms):.1f} ms, p95 {percentile(server_ms, 95):.1f} ms")
+    print(
+        f"  client round trip: p50 {median(client_ms):.1f} ms, p95 {percentile(client_ms, 95):.1f} ms"
+    )
+    print(
+        f"  server total:      p50 {median(server_ms):.1f} ms, p95 {percentile(server_ms, 95):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

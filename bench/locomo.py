@@ -87,7 +87,11 @@ def load(path: Path) -> list[Conversation]:
             n += 1
         assert last is not None
         questions = [
-            {"question": q["question"], "category": int(q["category"]), "evidence": evidence_ids(q.get("evidence", []))}
+            {
+                "question": q["question"],
+                "category": int(q["category"]),
+                "evidence": evidence_ids(q.get("evidence", [])),
+            }
             for q in sample["qa"]
         ]
         questions = [q for q in questions if q["evidence"]]
@@ -123,12 +127,18 @@ def score(runs: list[tuple[int, list[str], set[str]]]) -> dict[str, dict[str, fl
 
 def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     print(f"\n{title}")
-    print(f"{'category':<16}{'n':>5}" + "".join(f"{m:>9}" for m in [f"R@{k}" for k in KS] + ["NDCG@10"]))
+    print(
+        f"{'category':<16}{'n':>5}"
+        + "".join(f"{m:>9}" for m in [f"R@{k}" for k in KS] + ["NDCG@10"])
+    )
     for name in ["1", "2", "3", "4", "5", "1-4"]:
         if name in table:
             row = table[name]
             label = f"{name} {CATEGORIES.get(int(name), '')}" if name != "1-4" else "1-4 (all)"
-            print(f"{label:<16}{int(row['n']):>5}" + "".join(f"{row[m]:>9.3f}" for m in [f"R@{k}" for k in KS] + ["NDCG@10"]))
+            print(
+                f"{label:<16}{int(row['n']):>5}"
+                + "".join(f"{row[m]:>9.3f}" for m in [f"R@{k}" for k in KS] + ["NDCG@10"])
+            )
 
 
 def ingest(http: Any, conversations: list[Conversation], run_id: str) -> dict[str, str]:
@@ -150,7 +160,11 @@ def ingest(http: Any, conversations: list[Conversation], run_id: str) -> dict[st
 
 
 def search_all(
-    http: Any, conversations: list[Conversation], run_id: str, channels: list[str] | None, dia_of: dict[str, str]
+    http: Any,
+    conversations: list[Conversation],
+    run_id: str,
+    channels: list[str] | None,
+    dia_of: dict[str, str],
 ) -> tuple[list[tuple[int, list[str], set[str]]], list[float], list[dict[str, Any]]]:
     runs, latencies, raw = [], [], []
     for conv in conversations:
@@ -196,15 +210,21 @@ def tune(per_channel: dict[str, list[dict[str, Any]]], k: float) -> None:
         table = score(runs)
         if table["1-4"]["R@10"] > best[0]:
             best = (table["1-4"]["R@10"], combo)
-    print(f"\nbest offline weights (k={k}): {dict(zip(names, best[1], strict=True))} -> R@10 {best[0]:.3f}")
+    print(
+        f"\nbest offline weights (k={k}): {dict(zip(names, best[1], strict=True))} -> R@10 {best[0]:.3f}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", type=Path)
     parser.add_argument("--base-url", default="http://127.0.0.1:8420")
     parser.add_argument("--api-key")
-    parser.add_argument("--channels-alone", default="auto", help="comma list, 'auto' (all) or 'none'")
+    parser.add_argument(
+        "--channels-alone", default="auto", help="comma list, 'auto' (all) or 'none'"
+    )
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--rrf-k", type=float, default=60.0)
     args = parser.parse_args()
@@ -216,7 +236,9 @@ def main() -> None:
 
     runs, latencies, _ = search_all(http, conversations, run_id, None, dia_of)
     print_table("fused (all channels)", score(runs))
-    print(f"search latency over {len(latencies)} queries: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms")
+    print(
+        f"search latency over {len(latencies)} queries: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
+    )
 
     alone = args.channels_alone
     names: list[str] = []
@@ -230,7 +252,9 @@ def main() -> None:
         runs, latencies, raw = search_all(http, conversations, run_id, [name], dia_of)
         per_channel[name] = raw
         print_table(f"{name} alone", score(runs))
-        print(f"{name} latency: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms")
+        print(
+            f"{name} latency: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
+        )
     if args.tune and per_channel:
         tune(per_channel, args.rrf_k)
 

@@ -118,7 +118,11 @@ class RetrievalEngine:
                 channel.rebuild(docs)
 
     def _doc(self, entry: IndexEntry) -> Doc:
-        scope = {"user_id": entry.user_id, "agent_id": entry.agent_id, "session_id": entry.session_id}
+        scope = {
+            "user_id": entry.user_id,
+            "agent_id": entry.agent_id,
+            "session_id": entry.session_id,
+        }
         key = self.catalog.assign(entry.id, scope, entry.metadata)
         return Doc(
             key=key,
@@ -185,13 +189,13 @@ class RetrievalEngine:
         for name, hits in rankings.items():
             for hit in hits:
                 whys.setdefault(hit.key, {})[name] = hit.why
-        hits = []
+        results: list[ResultHit] = []
         for item in fused:
             memory_id = self.catalog.memory_id(item.key)
             if memory_id is not None:
-                hits.append(ResultHit(memory_id, item, whys.get(item.key, {})))
+                results.append(ResultHit(memory_id, item, whys.get(item.key, {})))
         timings["fusion_total"] = (time.perf_counter() - started) * 1000.0
-        return SearchOutcome(hits, timings, missing, weights, rankings)
+        return SearchOutcome(results, timings, missing, weights, rankings)
 
     def _run_channel(self, channel: Channel, query: Query) -> tuple[list[Hit], float]:
         try:

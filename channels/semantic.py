@@ -125,7 +125,11 @@ class SemanticChannel:
                 ids, est = self._search_index(bits, index, vector, k, params)
                 found = ids >= 0
                 ids, est = ids[found], est[found]
-                if k >= index.ntotal or ids.size < k or est[-1] < est[min(query.limit, ids.size) - 1]:
+                if (
+                    k >= index.ntotal
+                    or ids.size < k
+                    or est[-1] < est[min(query.limit, ids.size) - 1]
+                ):
                     break
                 k = min(k * 2, int(index.ntotal))
             keys.append(ids.astype(np.int64))
@@ -134,7 +138,9 @@ class SemanticChannel:
         if not keys:
             return []
         all_keys, all_scores = np.concatenate(keys), np.concatenate(scores)
-        all_est = dict(zip(np.concatenate(keys).tolist(), np.concatenate(exact).tolist(), strict=True))
+        all_est = dict(
+            zip(np.concatenate(keys).tolist(), np.concatenate(exact).tolist(), strict=True)
+        )
         return [
             Hit(
                 key,

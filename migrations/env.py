@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from storage.db import build_engine
 from storage.models import Base
 

@@ -26,8 +26,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    print(f"Mnemonix serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    print(
+        f"Mnemonix serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -56,7 +60,9 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
         key, raw = ApiKeyRepository(session).create(tenant=tenant, name=args.name or "")
         key_id = key.id
     print(raw)
-    print(f"key id {key_id} for tenant '{args.tenant}' (the key is shown only once)", file=sys.stderr)
+    print(
+        f"key id {key_id} for tenant '{args.tenant}' (the key is shown only once)", file=sys.stderr
+    )
     return 0
 
 
@@ -94,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
     sub.add_parser("migrate", help="alembic upgrade head").set_defaults(run=_migrate)
-    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
     create = keys.add_parser("create", help="create a key (and the tenant if new); prints it once")
     create.add_argument("--tenant", required=True)
     create.add_argument("--name")

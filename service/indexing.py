@@ -97,7 +97,11 @@ class IndexRegistry:
         return len(entries)
 
     def apply(
-        self, tenant_id: uuid.UUID, *, upserted: Iterable[Memory] = (), deleted: Sequence[uuid.UUID] = ()
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        upserted: Iterable[Memory] = (),
+        deleted: Sequence[uuid.UUID] = (),
     ) -> None:
         engine = self.engine(tenant_id)
         if deleted:

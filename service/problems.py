@@ -37,9 +37,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 _BY_STATUS = {status: code for code, (status, _) in PROBLEMS.items()}
 
 
-def problem_response(
-    request: Request, code: str, detail: str, **extra: Any
-) -> JSONResponse:
+def problem_response(request: Request, code: str, detail: str, **extra: Any) -> JSONResponse:
     status, title = PROBLEMS.get(code, PROBLEMS["bad_request"])
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code.replace("_", "-"),
@@ -66,11 +64,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": _location(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            {
+                "loc": _location(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
         if any(e["type"] == "json_invalid" for e in errors):
-            return problem_response(request, "malformed_json", "The body is not valid JSON.", errors=errors)
+            return problem_response(
+                request, "malformed_json", "The body is not valid JSON.", errors=errors
+            )
         return problem_response(
             request, "validation_failed", "The request did not validate.", errors=errors
         )

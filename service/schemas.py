@@ -53,7 +53,9 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
-Content = Annotated[str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(check_content)]
+Content = Annotated[
+    str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(check_content)
+]
 ScopeId = Annotated[str, Field(min_length=1, max_length=255)]
 Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 
@@ -83,7 +85,11 @@ class MemoryUpdate(Strict):
     occurred_at: Timestamp | None = None
     importance: float | None = Field(None, ge=0.0, le=1.0)
     pinned: bool | None = None
-    version: int | None = Field(None, ge=1, description="Expected current version (optimistic concurrency); 409 if it moved on.")
+    version: int | None = Field(
+        None,
+        ge=1,
+        description="Expected current version (optimistic concurrency); 409 if it moved on.",
+    )
 
 
 class MemoryRead(BaseModel):
@@ -168,7 +174,9 @@ class SearchRequest(Strict):
     user_id: ScopeId | None = None
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    filters: dict[str, Scalar] = Field(default_factory=dict, description="Metadata equality filters.")
+    filters: dict[str, Scalar] = Field(
+        default_factory=dict, description="Metadata equality filters."
+    )
     limit: int = Field(10, ge=1, le=MAX_SEARCH_LIMIT)
     reference_time: Timestamp | None = None
     channels: list[str] | None = Field(None, min_length=1)

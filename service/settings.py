@@ -59,6 +59,6 @@ class Settings(BaseSettings):
     """Created on first start when no tenant exists; its key goes to ``data_dir``."""
     migrate_on_start: bool = True
     log_level: str = "info"
-    search: SearchSettings = Field(default_factory=SearchSettings)
-    limits: LimitSettings = Field(default_factory=LimitSettings)
-    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    search: SearchSettings = Field(default_factory=lambda: SearchSettings())
+    limits: LimitSettings = Field(default_factory=lambda: LimitSettings())
+    lifecycle: LifecycleSettings = Field(default_factory=lambda: LifecycleSettings())

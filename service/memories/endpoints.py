@@ -48,7 +48,8 @@ def list_memories(
     agent_id: Annotated[str | None, Query(max_length=255)] = None,
     session_id: Annotated[str | None, Query(max_length=255)] = None,
     metadata: Annotated[
-        str | None, Query(description='JSON object of metadata equality filters, e.g. {"speaker":"Ann"}')
+        str | None,
+        Query(description='JSON object of metadata equality filters, e.g. {"speaker":"Ann"}'),
     ] = None,
     occurred_after: datetime | None = None,
     occurred_before: datetime | None = None,
@@ -110,7 +111,5 @@ def _metadata_filter(raw: str | None) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(
         isinstance(v, str | int | float | bool) for v in value.values()
     ):
-        raise InvalidInput(
-            "metadata must be a JSON object of scalar values.", field="metadata"
-        )
+        raise InvalidInput("metadata must be a JSON object of scalar values.", field="metadata")
     return value

@@ -42,7 +42,9 @@ def _set_embedding(state: AppState, row: Memory, payload: bytes, scale: float) -
     row.embedding_dim = state.embedder.dimension
 
 
-def add_memories(state: AppState, *, tenant_id: uuid.UUID, items: Sequence[MemoryCreate]) -> list[Memory]:
+def add_memories(
+    state: AppState, *, tenant_id: uuid.UUID, items: Sequence[MemoryCreate]
+) -> list[Memory]:
     """Embed, then store all items atomically; nothing is stored if anything fails."""
     codes = _embed(state, [item.content for item in items])
     now = utcnow()
@@ -73,7 +75,9 @@ def add_memories(state: AppState, *, tenant_id: uuid.UUID, items: Sequence[Memor
         repo = MemoryRepository(session)
         repo.add(rows)
         for row in rows:
-            repo.add_event(memory=row, event="created", changes={"content": row.content, "metadata": row.meta})
+            repo.add_event(
+                memory=row, event="created", changes={"content": row.content, "metadata": row.meta}
+            )
     state.indexes.apply(tenant_id, upserted=rows)
     return rows
 

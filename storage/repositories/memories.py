@@ -14,13 +14,16 @@ from storage.records import MemoryFilter, PageCursor, Scalar
 
 def _metadata_clause(key: str, value: Scalar) -> ColumnElement[bool]:
     field = Memory.meta[key]
+    clause: ColumnElement[bool]
     if isinstance(value, bool):
-        return field.as_boolean() == value
-    if isinstance(value, int):
-        return field.as_integer() == value
-    if isinstance(value, float):
-        return field.as_float() == value
-    return field.as_string() == value
+        clause = field.as_boolean() == value
+    elif isinstance(value, int):
+        clause = field.as_integer() == value
+    elif isinstance(value, float):
+        clause = field.as_float() == value
+    else:
+        clause = field.as_string() == value
+    return clause
 
 
 def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElement[bool]]:
@@ -53,7 +56,9 @@ class MemoryRepository:
             select(Memory).where(Memory.tenant_id == tenant_id, Memory.id == memory_id)
         )
 
-    def get_many(self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Memory]:
+    def get_many(
+        self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, Memory]:
         if not ids:
             return {}
         rows = self.session.scalars(
@@ -102,7 +107,9 @@ class MemoryRepository:
         ).group_by(Memory.tenant_id, Memory.tier)
         return [(t, tier, int(n), int(b)) for t, tier, n, b in self.session.execute(stmt)]
 
-    def record_access(self, *, tenant_id: uuid.UUID, counts: dict[uuid.UUID, int], at: datetime) -> None:
+    def record_access(
+        self, *, tenant_id: uuid.UUID, counts: dict[uuid.UUID, int], at: datetime
+    ) -> None:
         """Add retrieval counts without touching ``version`` (access is not an edit)."""
         for memory_id, n in counts.items():
             self.session.execute(

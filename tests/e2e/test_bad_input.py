@@ -34,7 +34,12 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("json array body", "POST", "/v1/memories", [1, 2, 3]),
     ("empty batch", "POST", "/v1/memories/batch", {"memories": []}),
     ("batch over limit", "POST", "/v1/memories/batch", {"memories": [{"content": "m"}] * 501}),
-    ("batch with one bad", "POST", "/v1/memories/batch", {"memories": [{"content": "ok"}, {"content": 1}]}),
+    (
+        "batch with one bad",
+        "POST",
+        "/v1/memories/batch",
+        {"memories": [{"content": "ok"}, {"content": 1}]},
+    ),
     ("bad uuid get", "GET", "/v1/memories/not-a-uuid", None),
     ("bad uuid patch", "PATCH", "/v1/memories/123", {"pinned": True}),
     ("bad uuid delete", "DELETE", "/v1/memories/zzz", None),

@@ -111,7 +111,10 @@ def test_list_filters_and_cursor_pagination(client: TestClient, headers: dict[st
     assert sorted(m["content"] for m in by_meta["items"]) == ["note 0", "note 1", "note 2"]
     by_time = client.get(
         "/v1/memories",
-        params={"occurred_after": "2024-01-03T00:00:00Z", "occurred_before": "2024-01-05T00:00:00Z"},
+        params={
+            "occurred_after": "2024-01-03T00:00:00Z",
+            "occurred_before": "2024-01-05T00:00:00Z",
+        },
         headers=headers,
     ).json()
     assert sorted(m["content"] for m in by_time["items"]) == ["note 2", "note 3"]
@@ -137,7 +140,10 @@ def test_tenants_are_isolated(client: TestClient, headers: dict[str, str]) -> No
     mine = _add(client, headers, content="secret plan for the launch")
     other = auth(create_tenant_key(client.database_url, "globex"))  # type: ignore[attr-defined]
     assert client.get(f"/v1/memories/{mine['id']}", headers=other).status_code == 404
-    assert client.patch(f"/v1/memories/{mine['id']}", json={"pinned": True}, headers=other).status_code == 404
+    assert (
+        client.patch(f"/v1/memories/{mine['id']}", json={"pinned": True}, headers=other).status_code
+        == 404
+    )
     assert client.delete(f"/v1/memories/{mine['id']}", headers=other).status_code == 404
     assert client.get(f"/v1/memories/{mine['id']}/history", headers=other).status_code == 404
     assert client.get("/v1/memories", headers=other).json()["items"] == []

@@ -25,7 +25,11 @@ def _snapshot(client: TestClient, headers: dict[str, str]) -> tuple[list[object]
     rankings = [
         [
             (r["memory"]["id"], round(r["score"], 9), sorted(r["channels"]))
-            for r in client.post("/v1/search", json={"query": q, "limit": 5, "reference_time": "2024-01-01T00:00:00Z"}, headers=headers).json()["results"]
+            for r in client.post(
+                "/v1/search",
+                json={"query": q, "limit": 5, "reference_time": "2024-01-01T00:00:00Z"},
+                headers=headers,
+            ).json()["results"]
         ]
         for q in QUERIES
     ]
@@ -38,8 +42,14 @@ def test_restart_keeps_memories_and_rankings(database_url: str, tmp_path: Path) 
     headers = auth(key)
     with TestClient(create_app(settings)) as client:
         for i, fact in enumerate(FACTS):
-            client.post("/v1/memories", json={"content": fact, "occurred_at": f"2023-0{i + 1}-10T10:00:00Z"}, headers=headers).raise_for_status()
-        doomed = client.post("/v1/memories", json={"content": "temporary note about Gina"}, headers=headers).json()
+            client.post(
+                "/v1/memories",
+                json={"content": fact, "occurred_at": f"2023-0{i + 1}-10T10:00:00Z"},
+                headers=headers,
+            ).raise_for_status()
+        doomed = client.post(
+            "/v1/memories", json={"content": "temporary note about Gina"}, headers=headers
+        ).json()
         client.delete(f"/v1/memories/{doomed['id']}", headers=headers).raise_for_status()
         before = _snapshot(client, headers)
     assert len(before[0]) == len(FACTS)

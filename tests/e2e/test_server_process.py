@@ -35,14 +35,20 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env.pop("MNEMONIX_EMBEDDER", None)
     mnemonix = Path(sys.executable).with_name("mnemonix")
     process = subprocess.Popen(
-        [str(mnemonix), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [str(mnemonix), "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise AssertionError(f"server exited: {process.stdout.read() if process.stdout else ''}")
+                raise AssertionError(
+                    f"server exited: {process.stdout.read() if process.stdout else ''}"
+                )
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
@@ -70,7 +76,9 @@ def test_first_start_key_and_paraphrase_search(server: tuple[str, Path]) -> None
     ]
     ids = []
     for fact in facts:
-        response = httpx.post(f"{base}/v1/memories", json={"content": fact, "user_id": "me"}, headers=headers)
+        response = httpx.post(
+            f"{base}/v1/memories", json={"content": fact, "user_id": "me"}, headers=headers
+        )
         assert response.status_code == 201
         ids.append(response.json()["id"])
     queries = {
@@ -79,6 +87,14 @@ def test_first_start_key_and_paraphrase_search(server: tuple[str, Path]) -> None
         "when is the kid's celebration?": ids[0],
     }
     for query, expected in queries.items():
-        body = httpx.post(f"{base}/v1/search", json={"query": query, "user_id": "me"}, headers=headers).json()
-        assert body["results"][0]["memory"]["id"] == expected, (query, body["results"][0]["memory"]["content"])
-    assert httpx.get(f"{base}/v1/memories", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        body = httpx.post(
+            f"{base}/v1/search", json={"query": query, "user_id": "me"}, headers=headers
+        ).json()
+        assert body["results"][0]["memory"]["id"] == expected, (
+            query,
+            body["results"][0]["memory"]["content"],
+        )
+    assert (
+        httpx.get(f"{base}/v1/memories", headers={"Authorization": "Bearer wrong"}).status_code
+        == 401
+    )

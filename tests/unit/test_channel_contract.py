@@ -135,9 +135,28 @@ def test_remove_and_replace(name: str) -> None:
     assert channel.stats().documents == len(docs) - len(removed)
     # replacing a document's content changes what finds it
     target = docs[1]
-    channel.upsert([Doc(key=target.key, content="Zanzibar xylophone quartet", occurred_at=target.occurred_at, vector=_vector("Zanzibar xylophone quartet"))])
+    channel.upsert(
+        [
+            Doc(
+                key=target.key,
+                content="Zanzibar xylophone quartet",
+                occurred_at=target.occurred_at,
+                vector=_vector("Zanzibar xylophone quartet"),
+            )
+        ]
+    )
     reference = _make(name)
-    reference.rebuild([d for d in docs if d.key not in removed and d.key != 1] + [Doc(key=1, content="Zanzibar xylophone quartet", occurred_at=target.occurred_at, vector=_vector("Zanzibar xylophone quartet"))])
+    reference.rebuild(
+        [d for d in docs if d.key not in removed and d.key != 1]
+        + [
+            Doc(
+                key=1,
+                content="Zanzibar xylophone quartet",
+                occurred_at=target.occurred_at,
+                vector=_vector("Zanzibar xylophone quartet"),
+            )
+        ]
+    )
     for text in QUERIES + ["Zanzibar xylophone quartet"]:
         assert _keys(channel, _query(text, 20)) == _keys(reference, _query(text, 20))
 

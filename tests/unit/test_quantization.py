@@ -7,9 +7,11 @@ from hypothesis.extra.numpy import arrays
 
 from storage.quantization import code_bytes, decode, encode, normalize
 
-unit_vectors = arrays(
-    np.float32, st.integers(8, 400), elements=st.floats(-1, 1, width=32)
-).filter(lambda v: float(np.linalg.norm(v)) > 1e-3).map(normalize)
+unit_vectors = (
+    arrays(np.float32, st.integers(8, 400), elements=st.floats(-1, 1, width=32))
+    .filter(lambda v: float(np.linalg.norm(v)) > 1e-3)
+    .map(normalize)
+)
 
 
 @settings(max_examples=200)

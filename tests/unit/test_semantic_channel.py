@@ -79,6 +79,8 @@ def test_coarse_copy_never_outranks_an_equal_fine_one() -> None:
     channel = SemanticChannel(dimension=384)
     channel.upsert(fine + coarse)
     for q in _clustered(30, 384, 8):
-        ranks = {h.key: i for i, h in enumerate(channel.search(Query("q", NOW, limit=400, vector=q)))}
+        ranks = {
+            h.key: i for i, h in enumerate(channel.search(Query("q", NOW, limit=400, vector=q)))
+        }
         for key in range(200):
             assert ranks[key] < ranks[200 + key]
