@@ -38,3 +38,6 @@ def create_tenant_key(database_url: str, name: str) -> str:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
