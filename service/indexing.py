@@ -53,6 +53,8 @@ class IndexRegistry:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="channel")
         self._event_watermark = 0
+        self._applied: dict[uuid.UUID, int] = {}
+        """memory id -> version last applied here, so the change feed skips our own writes."""
         self.ready = False
 
     def _new_engine(self) -> RetrievalEngine:
@@ -88,12 +90,14 @@ class IndexRegistry:
 
     def rebuild(self, tenant_id: uuid.UUID) -> int:
         with self._sessions() as session:
-            rows = MemoryRepository(session).iter_tenant(tenant_id)
+            rows = list(MemoryRepository(session).iter_tenant(tenant_id))
             entries = [entry_from_row(row) for row in rows]
+            versions = {row.id: row.version for row in rows}
         engine = self._new_engine()
         engine.rebuild(entries)
         with self._lock:
             self._engines[tenant_id] = engine
+        self._applied.update(versions)
         return len(entries)
 
     def apply(
@@ -106,9 +110,12 @@ class IndexRegistry:
         engine = self.engine(tenant_id)
         if deleted:
             engine.remove(list(deleted))
-        entries = [entry_from_row(row) for row in upserted]
-        if entries:
-            engine.upsert(entries)
+            for memory_id in deleted:
+                self._applied.pop(memory_id, None)
+        rows = list(upserted)
+        if rows:
+            engine.upsert([entry_from_row(row) for row in rows])
+            self._applied.update((row.id, row.version) for row in rows)
 
     def sync(self) -> int:
         """Apply changes committed by other processes since the last call (the change feed)."""
@@ -123,8 +130,9 @@ class IndexRegistry:
             self._event_watermark = events[-1].id
             for tenant_id, ids in touched.items():
                 rows = repo.get_many(tenant_id=tenant_id, ids=list(ids))
-                gone = [i for i in ids if i not in rows]
-                self.apply(tenant_id, upserted=rows.values(), deleted=gone)
+                gone = [i for i in ids if i not in rows and i in self._applied]
+                stale = [r for r in rows.values() if self._applied.get(r.id) != r.version]
+                self.apply(tenant_id, upserted=stale, deleted=gone)
         return len(events)
 
     def advance_watermark(self, event_id: int) -> None:
