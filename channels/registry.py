@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from channels.base import Channel
+from channels.bm25 import KeywordChannel
 from channels.semantic import SemanticChannel
 
 CHANNEL_FACTORIES: dict[str, Callable[[int], Channel]] = {
     "semantic": lambda dimension: SemanticChannel(dimension=dimension),
+    "keyword": lambda dimension: KeywordChannel(),
 }
 
 CHANNEL_NAMES = tuple(CHANNEL_FACTORIES)
