@@ -50,6 +50,12 @@ class Doc:
     """Unit-norm float32 embedding (dequantized from storage); ``None`` if not embedded."""
     tier: str = "hot"
     """Lifecycle tier: ``hot``, ``warm``, ``cold`` or ``archived``."""
+    context_before: str = ""
+    """The previous memory of the same conversation (``channels.context``), or ""."""
+    context_after: str = ""
+    """The next memory of the same conversation, or ""."""
+    context_vector: FloatArray | None = None
+    """Weighted sum of the neighbouring memories' vectors (``channels.context``), or None."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,11 @@ Scores are exactly rank-bm25's ``BM25Okapi`` (the test oracle):
 half the documents). Corpus statistics (N, n(q), avgdl) cover the whole tenant; the scope
 only restricts which documents are ranked.
 
+A memory's conversation neighbours (``Doc.context_before/after``, see ``channels.context``)
+are indexed as a second field with weight ``context_weight`` (BM25F, Robertson et al. 2004):
+their terms count ``context_weight`` towards f(q,D) and |D|. A document without context
+scores exactly as in BM25Okapi.
+
 Writes are incremental: a document's postings are added or dropped in per-term dicts, and
 a term's numpy posting arrays are rebuilt lazily, only when that term is next queried.
 """
@@ -65,7 +70,7 @@ class _Posting:
     __slots__ = ("arrays", "tf")
 
     def __init__(self) -> None:
-        self.tf: dict[int, int] = {}
+        self.tf: dict[int, float] = {}
         self.arrays: tuple[KeyArray, FloatArray] | None = None
 
     def materialize(self) -> tuple[KeyArray, FloatArray]:
@@ -79,15 +84,19 @@ class _Posting:
 class KeywordChannel:
     name = "keyword"
 
-    def __init__(self, *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
+    def __init__(
+        self, *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25, context_weight: float = 0.5
+    ) -> None:
         self.k1, self.b, self.epsilon = k1, b, epsilon
+        self.context_weight = context_weight
         self._reset()
 
     def _reset(self) -> None:
         self._postings: dict[str, _Posting] = {}
-        self._terms_of: dict[int, Counter[str]] = {}
+        self._terms_of: dict[int, dict[str, float]] = {}
+        self._own_terms: dict[int, frozenset[str]] = {}
         self._length = np.zeros(1024, dtype=np.float32)
-        self._total_length = 0
+        self._total_length = 0.0
         self._idf_sum: float | None = None
 
     # writes
@@ -95,8 +104,13 @@ class KeywordChannel:
     def upsert(self, docs: Sequence[Doc]) -> None:
         for doc in docs:
             self._drop(doc.key)
-            terms = Counter(tokenize(doc.content))
+            own = Counter(tokenize(doc.content))
+            terms: dict[str, float] = {t: float(n) for t, n in own.items()}
+            context = tokenize(doc.context_before) + tokenize(doc.context_after)
+            for term, n in Counter(context).items():
+                terms[term] = terms.get(term, 0.0) + self.context_weight * n
             self._terms_of[doc.key] = terms
+            self._own_terms[doc.key] = frozenset(own)
             if doc.key >= self._length.shape[0]:
                 grown = np.zeros(max(doc.key + 1, self._length.shape[0] * 2), dtype=np.float32)
                 grown[: self._length.shape[0]] = self._length
@@ -119,9 +133,10 @@ class KeywordChannel:
 
     def _drop(self, key: int) -> None:
         terms = self._terms_of.pop(key, None)
+        self._own_terms.pop(key, None)
         if terms is None:
             return
-        self._total_length -= int(self._length[key])
+        self._total_length -= float(self._length[key])
         self._length[key] = 0
         for term in terms:
             posting = self._postings[term]
@@ -166,10 +181,15 @@ class KeywordChannel:
             candidates = np.flatnonzero(touched)
         ranked = top_hits(candidates, scores[candidates], query.limit)  # type: ignore[arg-type]
         query_terms = set(terms)
-        return [
-            Hit(key, float(scores[key]), {"matched_terms": sorted(query_terms & self._terms_of[key].keys()), "bm25": round(float(scores[key]), 4)})
-            for key, _ in ranked
-        ]
+        hits = []
+        for key, _ in ranked:
+            matched = query_terms & self._terms_of[key].keys()
+            own = matched & self._own_terms[key]
+            why = {"matched_terms": sorted(own), "bm25": round(float(scores[key]), 4)}
+            if matched - own:
+                why["matched_in_context"] = sorted(matched - own)
+            hits.append(Hit(key, float(scores[key]), why))
+        return hits
 
     def stats(self) -> ChannelStats:
         postings = sum(len(p.tf) for p in self._postings.values())

@@ -19,6 +19,7 @@ from typing import Any
 
 from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
 from channels.catalog import Catalog
+from channels.context import ConversationIndex, context_vector
 from channels.fusion import FusedHit, fuse
 from channels.rwlock import ReadWriteLock
 
@@ -86,6 +87,8 @@ class RetrievalEngine:
     ) -> None:
         self.channels = dict(channels)
         self.catalog = Catalog()
+        self._conversations = ConversationIndex()
+        self._entries: dict[int, IndexEntry] = {}
         self._pool = pool
         self._weights = dict(weights)
         self._rrf_k = rrf_k
@@ -99,31 +102,63 @@ class RetrievalEngine:
         if not entries:
             return
         with self._lock.write():
-            docs = [self._doc(entry) for entry in entries]
+            affected: set[int] = set()
+            for entry in entries:
+                key = self.catalog.key(entry.id)
+                if key is not None:  # its old neighbours lose it as context
+                    affected.update(k for k in self._conversations.neighbours(key) if k is not None)
+                key = self._place(entry)
+                affected.add(key)
+                affected.update(k for k in self._conversations.neighbours(key) if k is not None)
+            docs = [self._doc(key) for key in sorted(affected)]
             for channel in self.channels.values():
                 channel.upsert(docs)
 
     def remove(self, ids: Sequence[uuid.UUID]) -> None:
         with self._lock.write():
-            keys = [k for k in (self.catalog.drop(i) for i in ids) if k is not None]
-            if keys:
-                for channel in self.channels.values():
-                    channel.remove(keys)
+            keys: list[int] = []
+            affected: set[int] = set()
+            for memory_id in ids:
+                key = self.catalog.key(memory_id)
+                if key is None:
+                    continue
+                affected.update(k for k in self._conversations.neighbours(key) if k is not None)
+                self._conversations.drop(key)
+                self._entries.pop(key, None)
+                self.catalog.drop(memory_id)
+                keys.append(key)
+            if not keys:
+                return
+            affected.difference_update(keys)
+            docs = [self._doc(key) for key in sorted(affected)]
+            for channel in self.channels.values():
+                channel.remove(keys)
+                channel.upsert(docs)
 
     def rebuild(self, entries: Iterable[IndexEntry]) -> None:
         with self._lock.write():
             self.catalog = Catalog()
-            docs = [self._doc(entry) for entry in entries]
+            self._conversations = ConversationIndex()
+            self._entries = {}
+            keys = [self._place(entry) for entry in entries]
+            docs = [self._doc(key) for key in keys]
             for channel in self.channels.values():
                 channel.rebuild(docs)
 
-    def _doc(self, entry: IndexEntry) -> Doc:
-        scope = {
-            "user_id": entry.user_id,
-            "agent_id": entry.agent_id,
-            "session_id": entry.session_id,
-        }
+    def _place(self, entry: IndexEntry) -> int:
+        scope = {"user_id": entry.user_id, "agent_id": entry.agent_id, "session_id": entry.session_id}
         key = self.catalog.assign(entry.id, scope, entry.metadata)
+        self._entries[key] = entry
+        self._conversations.place(
+            key, (entry.user_id, entry.agent_id, entry.session_id), entry.occurred_at.timestamp()
+        )
+        return key
+
+    def _doc(self, key: int) -> Doc:
+        entry = self._entries[key]
+        before, after = (
+            None if k is None else self._entries[k] for k in self._conversations.neighbours(key)
+        )
         return Doc(
             key=key,
             content=entry.content,
@@ -131,6 +166,11 @@ class RetrievalEngine:
             metadata=entry.metadata,
             vector=entry.vector,
             tier=entry.tier,
+            context_before=before.content if before else "",
+            context_after=after.content if after else "",
+            context_vector=context_vector(
+                before.vector if before else None, after.vector if after else None
+            ),
         )
 
     def __len__(self) -> int:
@@ -149,6 +189,7 @@ class RetrievalEngine:
             weights = dict(self._policy(spec.text, weights))
         if spec.weights:
             weights.update(spec.weights)
+        weights = {n: w for n, w in weights.items() if n in self.channels}
         allowed = self.catalog.allowed(
             user_id=spec.user_id,
             agent_id=spec.agent_id,

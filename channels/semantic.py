@@ -31,6 +31,16 @@ MARGIN = {8: 0.0, 4: 0.07, 1: 0.32}
 _RANGE = 0.35  # unit-norm MiniLM components stay inside [-0.35, 0.35]; rare outliers clip
 
 
+def _indexed_vector(doc: Doc) -> FloatArray:
+    """The memory's vector, with its conversation context mixed in (``channels.context``)."""
+    assert doc.vector is not None
+    vector = np.asarray(doc.vector, dtype=np.float32)
+    if doc.context_vector is not None:
+        vector = vector + doc.context_vector
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    return vector.astype(np.float32)
+
+
 class SemanticChannel:
     name = "semantic"
 
@@ -71,9 +81,7 @@ class SemanticChannel:
             groups.setdefault(TIER_BITS.get(doc.tier, 8), []).append(doc)
         for bits, group in groups.items():
             keys = np.fromiter((d.key for d in group), dtype=np.int64, count=len(group))
-            vectors = np.vstack([d.vector for d in group if d.vector is not None]).astype(
-                np.float32
-            )
+            vectors = np.vstack([_indexed_vector(d) for d in group])
             if bits == 1:
                 self._indexes[1].add_with_ids(np.packbits(vectors >= 0, axis=1), keys)
             else:
