@@ -7,10 +7,12 @@ from collections.abc import Callable, Mapping
 from channels.base import Channel
 from channels.bm25 import KeywordChannel
 from channels.semantic import SemanticChannel
+from channels.temporal import TemporalChannel
 
 CHANNEL_FACTORIES: dict[str, Callable[[int], Channel]] = {
     "semantic": lambda dimension: SemanticChannel(dimension=dimension),
     "keyword": lambda dimension: KeywordChannel(),
+    "temporal": lambda dimension: TemporalChannel(),
 }
 
 CHANNEL_NAMES = tuple(CHANNEL_FACTORIES)

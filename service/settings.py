@@ -14,12 +14,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_WEIGHTS = {"semantic": 1.0, "keyword": 1.0, "graph": 0.5, "temporal": 0.5}
+DEFAULT_WEIGHTS = {"semantic": 0.5, "keyword": 1.0, "graph": 0.5, "temporal": 0.5}
 
 
 class SearchSettings(BaseModel):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    rrf_k: float = Field(60.0, gt=0)
+    rrf_k: float = Field(20.0, gt=0)
     channel_budget_ms: float = Field(250.0, gt=0)
     depth: int = Field(50, ge=1, le=1000)
     """How many candidates each channel contributes to fusion."""
