@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from channels.base import Channel
 from channels.bm25 import KeywordChannel
+from channels.graph import GraphChannel
 from channels.semantic import SemanticChannel
 from channels.temporal import TemporalChannel
 
@@ -13,6 +14,7 @@ CHANNEL_FACTORIES: dict[str, Callable[[int], Channel]] = {
     "semantic": lambda dimension: SemanticChannel(dimension=dimension),
     "keyword": lambda dimension: KeywordChannel(),
     "temporal": lambda dimension: TemporalChannel(),
+    "graph": lambda dimension: GraphChannel(),
 }
 
 CHANNEL_NAMES = tuple(CHANNEL_FACTORIES)
