@@ -146,7 +146,11 @@ class RetrievalEngine:
                 channel.rebuild(docs)
 
     def _place(self, entry: IndexEntry) -> int:
-        scope = {"user_id": entry.user_id, "agent_id": entry.agent_id, "session_id": entry.session_id}
+        scope = {
+            "user_id": entry.user_id,
+            "agent_id": entry.agent_id,
+            "session_id": entry.session_id,
+        }
         key = self.catalog.assign(entry.id, scope, entry.metadata)
         self._entries[key] = entry
         self._conversations.place(
