@@ -80,7 +80,8 @@ class TemporalChannel:
         keys, starts, ends = self._materialize()
         s, e = parsed.window.start.timestamp(), parsed.window.end.timestamp()
         scale = max((e - s) / 2, DAY)
-        distance = np.maximum(0.0, np.maximum(s - ends, starts - e))
+        # touching is not overlapping: a window that only abuts W is 1 s away
+        distance = np.where((starts < e) & (ends > s), 0.0, np.maximum(1.0, np.maximum(s - ends, starts - e)))
         near = distance <= 3 * scale
         if query.allowed is not None:
             near &= np.isin(keys, query.allowed)
@@ -109,7 +110,7 @@ class TemporalChannel:
         for key, score in top_hits(candidates, scores.astype(np.float32), query.limit):
             matched = min(
                 self._intervals[key],
-                key=lambda span: max(0.0, s - span[1], span[0] - e),
+                key=lambda span: 0.0 if span[0] < e and span[1] > s else max(1.0, s - span[1], span[0] - e),
             )
             hits.append(
                 Hit(
