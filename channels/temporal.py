@@ -81,7 +81,9 @@ class TemporalChannel:
         s, e = parsed.window.start.timestamp(), parsed.window.end.timestamp()
         scale = max((e - s) / 2, DAY)
         # touching is not overlapping: a window that only abuts W is 1 s away
-        distance = np.where((starts < e) & (ends > s), 0.0, np.maximum(1.0, np.maximum(s - ends, starts - e)))
+        distance = np.where(
+            (starts < e) & (ends > s), 0.0, np.maximum(1.0, np.maximum(s - ends, starts - e))
+        )
         near = distance <= 3 * scale
         if query.allowed is not None:
             near &= np.isin(keys, query.allowed)
@@ -110,7 +112,9 @@ class TemporalChannel:
         for key, score in top_hits(candidates, scores.astype(np.float32), query.limit):
             matched = min(
                 self._intervals[key],
-                key=lambda span: 0.0 if span[0] < e and span[1] > s else max(1.0, s - span[1], span[0] - e),
+                key=lambda span: (
+                    0.0 if span[0] < e and span[1] > s else max(1.0, s - span[1], span[0] - e)
+                ),
             )
             hits.append(
                 Hit(

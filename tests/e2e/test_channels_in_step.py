@@ -27,10 +27,21 @@ def _found(client: TestClient, headers: dict[str, str], channel: str, memory_id:
 def test_update_and_delete_reach_every_channel(client: TestClient, headers: dict[str, str]) -> None:
     assert set(QUERIES) == set(CHANNEL_NAMES)
     for i in range(5):
-        client.post("/v1/memories", json={"content": f"filler note {i} about groceries", "occurred_at": "2023-01-0{i + 1}T10:00:00Z"}, headers=headers)
+        client.post(
+            "/v1/memories",
+            json={
+                "content": f"filler note {i} about groceries",
+                "occurred_at": "2023-01-0{i + 1}T10:00:00Z",
+            },
+            headers=headers,
+        )
     memory = client.post(
         "/v1/memories",
-        json={"content": "Zoltan played the harpsichord at his recital on 14 May 2023", "occurred_at": "2023-05-14T18:00:00Z", "metadata": {"speaker": "Zoltan"}},
+        json={
+            "content": "Zoltan played the harpsichord at his recital on 14 May 2023",
+            "occurred_at": "2023-05-14T18:00:00Z",
+            "metadata": {"speaker": "Zoltan"},
+        },
         headers=headers,
     ).json()
     for channel in CHANNEL_NAMES:
@@ -38,13 +49,19 @@ def test_update_and_delete_reach_every_channel(client: TestClient, headers: dict
 
     patched = client.patch(
         f"/v1/memories/{memory['id']}",
-        json={"content": "Quentin repaired an old bicycle", "occurred_at": "2022-01-03T09:00:00Z", "metadata": {"speaker": "Quentin"}},
+        json={
+            "content": "Quentin repaired an old bicycle",
+            "occurred_at": "2022-01-03T09:00:00Z",
+            "metadata": {"speaker": "Quentin"},
+        },
         headers=headers,
     )
     assert patched.status_code == 200
     for channel in ("keyword", "graph", "temporal"):
         assert not _found(client, headers, channel, memory["id"]), channel
-    body = client.post("/v1/search", json={"query": "Quentin bicycle repair", "explain": True}, headers=headers).json()
+    body = client.post(
+        "/v1/search", json={"query": "Quentin bicycle repair", "explain": True}, headers=headers
+    ).json()
     top = body["results"][0]
     assert top["memory"]["id"] == memory["id"]
     assert {"semantic", "keyword", "graph"} <= set(top["channels"])
@@ -53,13 +70,19 @@ def test_update_and_delete_reach_every_channel(client: TestClient, headers: dict
     client.delete(f"/v1/memories/{memory['id']}", headers=headers)
     for channel in CHANNEL_NAMES:
         assert not _found(client, headers, channel, memory["id"]), channel
-    assert client.post("/v1/search", json={"query": "Quentin bicycle"}, headers=headers).json()["results"] == [] or all(
+    assert client.post("/v1/search", json={"query": "Quentin bicycle"}, headers=headers).json()[
+        "results"
+    ] == [] or all(
         r["memory"]["id"] != memory["id"]
-        for r in client.post("/v1/search", json={"query": "Quentin bicycle"}, headers=headers).json()["results"]
+        for r in client.post(
+            "/v1/search", json={"query": "Quentin bicycle"}, headers=headers
+        ).json()["results"]
     )
 
 
-def test_explanations_name_terms_entities_path_and_window(client: TestClient, headers: dict[str, str]) -> None:
+def test_explanations_name_terms_entities_path_and_window(
+    client: TestClient, headers: dict[str, str]
+) -> None:
     turns = [
         ("Caroline: I went to the LGBTQ support group yesterday.", "2023-05-08T13:00:00Z"),
         ("Melanie: That's great! How did the support group go?", "2023-05-08T13:01:00Z"),
@@ -67,12 +90,26 @@ def test_explanations_name_terms_entities_path_and_window(client: TestClient, he
         ("Melanie: Ximena's pottery studio hosts a summer workshop.", "2023-06-20T10:00:00Z"),
     ]
     ids = [
-        client.post("/v1/memories", json={"content": c, "occurred_at": t, "user_id": "u", "metadata": {"speaker": c.split(":")[0]}}, headers=headers).json()["id"]
+        client.post(
+            "/v1/memories",
+            json={
+                "content": c,
+                "occurred_at": t,
+                "user_id": "u",
+                "metadata": {"speaker": c.split(":")[0]},
+            },
+            headers=headers,
+        ).json()["id"]
         for c, t in turns
     ]
     body = client.post(
         "/v1/search",
-        json={"query": "When did Caroline go to the support group on 7 May 2023?", "user_id": "u", "explain": True, "reference_time": "2023-07-01T00:00:00Z"},
+        json={
+            "query": "When did Caroline go to the support group on 7 May 2023?",
+            "user_id": "u",
+            "explain": True,
+            "reference_time": "2023-07-01T00:00:00Z",
+        },
         headers=headers,
     ).json()
     ranked = [r["memory"]["id"] for r in body["results"]]

@@ -58,13 +58,20 @@ def test_scores_equal_bm25okapi() -> None:
 
 
 def test_tokenizer_handles_conversational_english() -> None:
-    assert tokenize("Melanie's PAINTINGS, paintings; painted!") == ["melani", "paint", "paint", "paint"]
+    assert tokenize("Melanie's PAINTINGS, paintings; painted!") == [
+        "melani",
+        "paint",
+        "paint",
+        "paint",
+    ]
     assert tokenize("I'm going to the café") == ["go", "cafe"]
     assert tokenize("the and of") == []
     assert "2023" in tokenize("in May 2023")
 
 
-words = st.sampled_from("apple banana cherry dance studio kids beach support group lake paint".split())
+words = st.sampled_from(
+    ["apple", "banana", "cherry", "dance", "studio", "kids", "beach", "support", "group", "lake", "paint"]
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -73,7 +80,9 @@ words = st.sampled_from("apple banana cherry dance studio kids beach support gro
     st.lists(st.integers(0, 24), max_size=10),
     st.lists(words, min_size=1, max_size=3).map(" ".join),
 )
-def test_incremental_writes_equal_a_fresh_index(texts: list[str], drops: list[int], query: str) -> None:
+def test_incremental_writes_equal_a_fresh_index(
+    texts: list[str], drops: list[int], query: str
+) -> None:
     channel = _channel(texts)
     channel.upsert([Doc(key=0, content=texts[-1], occurred_at=NOW)])  # replace one
     dropped = {d for d in drops if d < len(texts)}

@@ -12,11 +12,18 @@ NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _doc(key: int, text: str, speaker: str | None = None) -> Doc:
-    return Doc(key=key, content=text, occurred_at=NOW, metadata={"speaker": speaker} if speaker else {})
+    return Doc(
+        key=key, content=text, occurred_at=NOW, metadata={"speaker": speaker} if speaker else {}
+    )
 
 
 def test_extraction_and_normalisation() -> None:
-    keys = {e.key: e.kind for e in extract_entities("Yesterday Melanie's kids visited New York with Jon Smith.", {"speaker": "Caroline"})}
+    keys = {
+        e.key: e.kind
+        for e in extract_entities(
+            "Yesterday Melanie's kids visited New York with Jon Smith.", {"speaker": "Caroline"}
+        )
+    }
     assert keys["caroline"] == "speaker"
     assert keys["melanie"] == "proper"
     assert keys["new york"] == "proper"
@@ -24,7 +31,11 @@ def test_extraction_and_normalisation() -> None:
     assert "yesterday" not in keys
     assert normalize("paintings") == "painting" and normalize("Melanie's") == "melanie"
     assert normalize("stories") == "story" and normalize("class") == "class"
-    phrases = {e.key for e in extract_entities("I joined a pottery class and a support group") if e.kind == "phrase"}
+    phrases = {
+        e.key
+        for e in extract_entities("I joined a pottery class and a support group")
+        if e.kind == "phrase"
+    }
     assert {"pottery class", "support group"} <= phrases
     assert query_entities("What did Caroline research?") == ["caroline"]
 
@@ -57,7 +68,9 @@ def test_scope_blocks_paths_through_hidden_memories() -> None:
 
 def test_rarer_entities_weigh_more() -> None:
     channel = GraphChannel()
-    docs = [_doc(i, f"Caroline said hello number {i}") for i in range(10)] + [_doc(10, "Caroline visited Reykjavik")]
+    docs = [_doc(i, f"Caroline said hello number {i}") for i in range(10)] + [
+        _doc(10, "Caroline visited Reykjavik")
+    ]
     channel.rebuild(docs)
     hits = channel.search(Query("Caroline in Reykjavik", NOW, limit=3))
     assert hits[0].key == 10

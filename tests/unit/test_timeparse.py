@@ -64,7 +64,9 @@ def test_when_questions_without_a_time_are_not_time_queries() -> None:
 
 def test_memory_mentions_resolve_against_their_own_time() -> None:
     sent = d(2023, 5, 8, 13, 56)
-    (window,) = mentioned_windows("I went to a LGBTQ support group yesterday and it was powerful.", sent)
+    (window,) = mentioned_windows(
+        "I went to a LGBTQ support group yesterday and it was powerful.", sent
+    )
     assert (window.start, window.end) == (d(2023, 5, 7), d(2023, 5, 8))
     (week,) = mentioned_windows("We moved house last week", sent)
     assert (week.start, week.end) == (d(2023, 5, 1), d(2023, 5, 8))
