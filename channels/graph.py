@@ -32,7 +32,7 @@ from channels.entities import extract_entities
 class GraphChannel:
     name = "graph"
 
-    def __init__(self, *, beta: float = 0.5, fanout: int = 20, max_degree: int = 500) -> None:
+    def __init__(self, *, beta: float = 0.5, fanout: int = 10, max_degree: int = 100) -> None:
         self.beta, self.fanout, self.max_degree = beta, fanout, max_degree
         self.graph: nx.Graph = nx.Graph()
         self._surface: dict[str, str] = {}
