@@ -98,3 +98,20 @@ def test_first_start_key_and_paraphrase_search(server: tuple[str, Path]) -> None
         httpx.get(f"{base}/v1/memories", headers={"Authorization": "Bearer wrong"}).status_code
         == 401
     )
+
+
+def test_readme_sdk_quickstart_runs_as_written(server: tuple[str, Path]) -> None:
+    base, data_dir = server
+    script = Path(__file__).resolve().parents[2] / "sdk" / "examples" / "quickstart.py"
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=data_dir.parent,  # the quickstart reads data/default.key, as after `make run`
+        env={**os.environ, "MNEMONIX_BASE_URL": base},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("I am allergic to peanuts"), result.stdout
+    assert "not found:" in result.stdout

@@ -1,0 +1,120 @@
+"""The asynchronous twin of ``Mnemonix``: same methods, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from mnemonix_client._base import BaseClient
+from mnemonix_client.exceptions import TransportError
+from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchResult
+
+
+class AsyncMnemonix(BaseClient):
+    """``async with AsyncMnemonix(api_key=...) as mx: await mx.search("...")``."""
+
+    def __init__(
+        self, *, transport: httpx.AsyncBaseTransport | None = None, **options: Any
+    ) -> None:
+        super().__init__(**options)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self._headers, timeout=self.timeout, transport=transport
+        )
+        self.memories = AsyncMemories(self)
+
+    async def __aenter__(self) -> AsyncMnemonix:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        retry_post: bool = False,
+    ) -> Any:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(
+                    method, path, **self._request_kwargs(json, params)
+                )
+            except httpx.TransportError as exc:
+                if not self._should_retry(method, attempt, None, retry_post):
+                    raise TransportError(str(exc)) from exc
+            else:
+                if not self._should_retry(method, attempt, response.status_code, retry_post):
+                    return self._parse(response)
+            await asyncio.sleep(self._delay(attempt, response))
+            attempt += 1
+
+    async def search(self, query: str, **options: Any) -> SearchResult:
+        """Same parameters as ``Mnemonix.search``."""
+        body = {"query": query, **options}
+        return SearchResult.model_validate(
+            await self.request("POST", "/v1/search", json=body, retry_post=True)
+        )
+
+
+class AsyncMemories:
+    def __init__(self, client: AsyncMnemonix) -> None:
+        self._client = client
+
+    async def add(self, content: str, **fields: Any) -> Memory:
+        return Memory.model_validate(
+            await self._client.request("POST", "/v1/memories", json={"content": content, **fields})
+        )
+
+    async def add_many(self, memories: Sequence[Mapping[str, Any]]) -> list[Memory]:
+        data = await self._client.request(
+            "POST", "/v1/memories/batch", json={"memories": [dict(m) for m in memories]}
+        )
+        return [Memory.model_validate(m) for m in data["memories"]]
+
+    async def get(self, memory_id: uuid.UUID | str) -> Memory:
+        return Memory.model_validate(await self._client.request("GET", f"/v1/memories/{memory_id}"))
+
+    async def update(
+        self, memory_id: uuid.UUID | str, *, version: int | None = None, **fields: Any
+    ) -> Memory:
+        body = {**fields, "version": version}
+        return Memory.model_validate(
+            await self._client.request("PATCH", f"/v1/memories/{memory_id}", json=body)
+        )
+
+    async def delete(self, memory_id: uuid.UUID | str) -> None:
+        await self._client.request("DELETE", f"/v1/memories/{memory_id}")
+
+    async def history(self, memory_id: uuid.UUID | str) -> list[MemoryEvent]:
+        data = await self._client.request("GET", f"/v1/memories/{memory_id}/history")
+        return [MemoryEvent.model_validate(e) for e in data["events"]]
+
+    async def list(
+        self, *, cursor: str | None = None, limit: int = 50, **filters: Any
+    ) -> MemoryPage:
+        params = {**filters, "cursor": cursor, "limit": limit}
+        return MemoryPage.model_validate(
+            await self._client.request("GET", "/v1/memories", params=params)
+        )
+
+    async def iter(self, *, page_size: int = 100, **filters: Any) -> AsyncIterator[Memory]:
+        cursor = None
+        while True:
+            page = await self.list(cursor=cursor, limit=page_size, **filters)
+            for item in page.items:
+                yield item
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor

@@ -1,0 +1,166 @@
+"""The synchronous client."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from mnemonix_client._base import BaseClient
+from mnemonix_client.exceptions import TransportError
+from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchResult
+
+
+class Mnemonix(BaseClient):
+    """Client for the Mnemonix REST API.
+
+    >>> with Mnemonix(api_key="mnx_...") as mx:
+    ...     mx.memories.add("I am allergic to peanuts", user_id="ann")
+    ...     mx.search("what should I not eat?", user_id="ann").results[0].memory.content
+
+    ``transport=`` takes any ``httpx.BaseTransport`` (tests pass the app's in-process one).
+    """
+
+    def __init__(self, *, transport: httpx.BaseTransport | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=self._headers, timeout=self.timeout, transport=transport
+        )
+        self.memories = Memories(self)
+
+    def __enter__(self) -> Mnemonix:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        retry_post: bool = False,
+    ) -> Any:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(method, path, **self._request_kwargs(json, params))
+            except httpx.TransportError as exc:
+                if not self._should_retry(method, attempt, None, retry_post):
+                    raise TransportError(str(exc)) from exc
+            else:
+                if not self._should_retry(method, attempt, response.status_code, retry_post):
+                    return self._parse(response)
+            time.sleep(self._delay(attempt, response))
+            attempt += 1
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 10,
+        reference_time: datetime | None = None,
+        channels: Sequence[str] | None = None,
+        weights: Mapping[str, float] | None = None,
+        explain: bool = False,
+    ) -> SearchResult:
+        """Search is read-only, so it is retried like an idempotent call."""
+        body = {
+            "query": query,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "session_id": session_id,
+            "filters": dict(filters) if filters else None,
+            "limit": limit,
+            "reference_time": reference_time,
+            "channels": list(channels) if channels else None,
+            "weights": dict(weights) if weights else None,
+            "explain": explain,
+        }
+        return SearchResult.model_validate(
+            self.request("POST", "/v1/search", json=body, retry_post=True)
+        )
+
+
+class Memories:
+    def __init__(self, client: Mnemonix) -> None:
+        self._client = client
+
+    def add(
+        self,
+        content: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        occurred_at: datetime | None = None,
+        importance: float | None = None,
+        pinned: bool | None = None,
+    ) -> Memory:
+        body = {
+            "content": content,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "session_id": session_id,
+            "metadata": dict(metadata) if metadata else None,
+            "occurred_at": occurred_at,
+            "importance": importance,
+            "pinned": pinned,
+        }
+        return Memory.model_validate(self._client.request("POST", "/v1/memories", json=body))
+
+    def add_many(self, memories: Sequence[Mapping[str, Any]]) -> list[Memory]:
+        """Store up to 500 memories atomically (dicts with the fields of ``add``)."""
+        data = self._client.request(
+            "POST", "/v1/memories/batch", json={"memories": [dict(m) for m in memories]}
+        )
+        return [Memory.model_validate(m) for m in data["memories"]]
+
+    def get(self, memory_id: uuid.UUID | str) -> Memory:
+        return Memory.model_validate(self._client.request("GET", f"/v1/memories/{memory_id}"))
+
+    def update(
+        self, memory_id: uuid.UUID | str, *, version: int | None = None, **fields: Any
+    ) -> Memory:
+        """Change ``content``, ``metadata``, ``occurred_at``, ``importance`` or ``pinned``."""
+        body = {**fields, "version": version}
+        return Memory.model_validate(
+            self._client.request("PATCH", f"/v1/memories/{memory_id}", json=body)
+        )
+
+    def delete(self, memory_id: uuid.UUID | str) -> None:
+        self._client.request("DELETE", f"/v1/memories/{memory_id}")
+
+    def history(self, memory_id: uuid.UUID | str) -> list[MemoryEvent]:
+        data = self._client.request("GET", f"/v1/memories/{memory_id}/history")
+        return [MemoryEvent.model_validate(e) for e in data["events"]]
+
+    def list(self, *, cursor: str | None = None, limit: int = 50, **filters: Any) -> MemoryPage:
+        """One page; filters: user_id, agent_id, session_id, metadata (dict), occurred_after/before."""
+        params = {**filters, "cursor": cursor, "limit": limit}
+        return MemoryPage.model_validate(self._client.request("GET", "/v1/memories", params=params))
+
+    def iter(self, *, page_size: int = 100, **filters: Any) -> Iterator[Memory]:
+        """Every matching memory, walking the cursor pagination."""
+        cursor = None
+        while True:
+            page = self.list(cursor=cursor, limit=page_size, **filters)
+            yield from page.items
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
