@@ -173,7 +173,7 @@ def _resolve(kind: str, m: re.Match[str], ref: datetime) -> tuple[datetime, date
     if kind == "ago":
         n = int(g["n"]) if g["n"].isdigit() else NUMBERS[g["n"]]
         unit = UNITS[g["unit"]]
-        center = ref - relativedelta(**{unit: n})  # type: ignore[arg-type]
+        center = ref - relativedelta(**{unit: n})
         slack = {
             "days": timedelta(days=1),
             "weeks": timedelta(days=4),

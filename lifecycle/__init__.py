@@ -1,0 +1,1 @@
+"""The memory lifecycle: forgetting curve, tiers and compression policy (pure functions)."""

@@ -1,0 +1,68 @@
+"""Memory strength along a forgetting curve, with spaced reinforcement.
+
+Ebbinghaus retention with stability S (days):
+
+    R(t) = exp(-t / S)                       t = days since the last access (or creation)
+
+A new memory starts with ``S0 = half_life / ln 2`` (so R halves every ``half_life`` days).
+Each retrieval reinforces it; the less it was remembered, the more it gains (the spacing
+effect, as in SuperMemo/FSRS-style schedulers):
+
+    S' = S * (1 + growth * (1 - R(t_access)))        so S' >= S: reinforcement never weakens
+
+Importance and pinning are floors: ``strength = max(R, importance_floor * importance)``
+and a pinned memory has strength 1 (it never decays).
+
+Tiers by strength: hot >= 0.5 > warm >= 0.25 > cold >= 0.1 > archived. Each step down is
+stored more coarsely (``TIER_BITS``: 8-bit, 8-bit, 4-bit, 1-bit codes); text never changes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+TIERS = ("hot", "warm", "cold", "archived")
+TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class DecayPolicy:
+    half_life_days: float = 30.0
+    growth: float = 2.0
+    importance_floor: float = 0.5
+    hot: float = 0.5
+    warm: float = 0.25
+    cold: float = 0.1
+
+    @property
+    def initial_stability(self) -> float:
+        return self.half_life_days / math.log(2)
+
+
+def retention(days: float, stability: float) -> float:
+    """R(t) = exp(-t / S); t < 0 (clock skew) counts as 0."""
+    return math.exp(-max(days, 0.0) / max(stability, 1e-9))
+
+
+def reinforce(stability: float, days_since_access: float, policy: DecayPolicy) -> float:
+    """Stability after one retrieval: S * (1 + growth * (1 - R))."""
+    return stability * (1.0 + policy.growth * (1.0 - retention(days_since_access, stability)))
+
+
+def strength(
+    days: float, stability: float, *, importance: float, pinned: bool, policy: DecayPolicy
+) -> float:
+    if pinned:
+        return 1.0
+    return max(retention(days, stability), policy.importance_floor * min(max(importance, 0.0), 1.0))
+
+
+def tier_for(value: float, policy: DecayPolicy) -> str:
+    if value >= policy.hot:
+        return "hot"
+    if value >= policy.warm:
+        return "warm"
+    if value >= policy.cold:
+        return "cold"
+    return "archived"
