@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from channels.embedder import build_embedder
+from lifecycle.runner import run_once
 from service.access import AccessTracker
 from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
@@ -27,6 +28,7 @@ from service.settings import Settings
 from service.state import AppState
 from storage import migrate
 from storage.db import build_engine, build_sessionmaker
+from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -63,6 +65,32 @@ async def _background(state: AppState) -> None:
             logger.exception("background maintenance failed")
 
 
+def _lifecycle_pass(state: AppState) -> None:
+    report = run_once(
+        state.sessions,
+        now=utcnow(),
+        embed=state.embedder.embed,
+        batch_size=state.settings.lifecycle.batch_size,
+    )
+    state.indexes.sync()  # apply the tier changes to this process's indexes now
+    logger.info(
+        "lifecycle pass: examined %d, changed %d, moves %s",
+        report.examined,
+        report.changed,
+        report.moves,
+    )
+
+
+async def _lifecycle_schedule(state: AppState) -> None:
+    """The lifecycle job inside ``mnemonix serve`` (``MNEMONIX_LIFECYCLE__ENABLED``)."""
+    while True:
+        await asyncio.sleep(state.settings.lifecycle.interval_seconds)
+        try:
+            await run_in_threadpool(_lifecycle_pass, state)
+        except Exception:
+            logger.exception("lifecycle pass failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -77,13 +105,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             data_dir=settings.data_dir,
         )
         await run_in_threadpool(state.indexes.rebuild_all)
-        task = asyncio.create_task(_background(state))
+        tasks = [asyncio.create_task(_background(state))]
+        if settings.lifecycle.enabled:
+            tasks.append(asyncio.create_task(_lifecycle_schedule(state)))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await run_in_threadpool(state.access.flush)
             state.indexes.close()
             state.engine.dispose()

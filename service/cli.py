@@ -92,6 +92,47 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _lifecycle_pass(settings: Settings, *, dry_run: bool) -> None:
+    from channels.embedder import build_embedder
+    from lifecycle.runner import run_once
+
+    embedder = build_embedder(
+        settings.embedder, model_path=settings.embedding_model, threads=settings.embedding_threads
+    )
+    report = run_once(
+        _sessions(settings),
+        now=utcnow(),
+        embed=embedder.embed,
+        dry_run=dry_run,
+        batch_size=settings.lifecycle.batch_size,
+    )
+    label = "dry run" if dry_run else "run"
+    print(
+        f"lifecycle {label}: examined {report.examined}, changed {report.changed}, "
+        f"moves {report.moves}, embedding bytes {report.bytes_before} -> {report.bytes_after}, "
+        f"skipped (concurrent edits) {report.skipped_conflicts}",
+        file=sys.stderr,
+    )
+
+
+def _lifecycle_run(args: argparse.Namespace, settings: Settings) -> int:
+    _lifecycle_pass(settings, dry_run=args.dry_run)
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    while True:
+        _lifecycle_pass(settings, dry_run=False)
+        if args.once:
+            return 0
+        time.sleep(settings.lifecycle.interval_seconds)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnemonix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     revoke.set_defaults(run=_keys_revoke)
     keys.add_parser("list", help="list keys (never the secrets)").set_defaults(run=_keys_list)
+    worker = sub.add_parser(
+        "worker", help="run the lifecycle job on its schedule, in the foreground"
+    )
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.set_defaults(run=_worker)
+    lifecycle = sub.add_parser("lifecycle", help="the lifecycle job").add_subparsers(
+        dest="lifecycle_command", required=True
+    )
+    run = lifecycle.add_parser("run", help="one lifecycle pass now")
+    run.add_argument(
+        "--dry-run", action="store_true", help="report what would change, change nothing"
+    )
+    run.set_defaults(run=_lifecycle_run)
     return parser
 
 

@@ -70,7 +70,19 @@ def test_tokenizer_handles_conversational_english() -> None:
 
 
 words = st.sampled_from(
-    ["apple", "banana", "cherry", "dance", "studio", "kids", "beach", "support", "group", "lake", "paint"]
+    [
+        "apple",
+        "banana",
+        "cherry",
+        "dance",
+        "studio",
+        "kids",
+        "beach",
+        "support",
+        "group",
+        "lake",
+        "paint",
+    ]
 )
 
 

@@ -31,12 +31,17 @@ def test_reinforcement_never_lowers_strength(t: float, s: float, later: float) -
 @given(days, stabilities, importance)
 def test_pinned_never_decays_and_importance_is_a_floor(t: float, s: float, imp: float) -> None:
     assert strength(t, s, importance=imp, pinned=True, policy=policy) == 1.0
-    assert strength(t, s, importance=imp, pinned=False, policy=policy) >= policy.importance_floor * imp
+    assert (
+        strength(t, s, importance=imp, pinned=False, policy=policy) >= policy.importance_floor * imp
+    )
 
 
 def test_half_life_and_tiers_step_down_in_order() -> None:
     s0 = policy.initial_stability
     assert abs(retention(policy.half_life_days, s0) - 0.5) < 1e-9
-    seen = [tier_for(strength(d, s0, importance=0, pinned=False, policy=policy), policy) for d in range(0, 400, 5)]
+    seen = [
+        tier_for(strength(d, s0, importance=0, pinned=False, policy=policy), policy)
+        for d in range(0, 400, 5)
+    ]
     assert [TIERS.index(t) for t in seen] == sorted(TIERS.index(t) for t in seen)
     assert seen[0] == "hot" and seen[-1] == "archived"

@@ -1,0 +1,144 @@
+"""The lifecycle pass: recompute each memory's strength and tier, and store its embedding at
+the tier's precision. Idempotent (running it twice at the same ``now`` changes nothing),
+batched, and safe beside API writes: every change goes through the row's optimistic
+``version``, so a memory edited concurrently is simply skipped until the next run.
+
+Stability is derived from the retrieval count, so the pass keeps no extra state:
+``S = S0 * (1 + growth / 2) ** min(access_count, 20)`` (each retrieval raises it; see
+``lifecycle.decay``), and ``t`` runs from the last access, or from creation.
+Coarsening decodes the stored code and re-encodes it with fewer bits; a memory that must
+move to a finer tier (it was retrieved again) is re-embedded from its text by ``embed``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from lifecycle.decay import TIER_BITS, DecayPolicy, strength, tier_for
+from storage.db import unit_of_work
+from storage.models import Memory
+from storage.quantization import Code, decode, encode
+from storage.repositories import MemoryRepository
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass
+class RunReport:
+    examined: int = 0
+    changed: int = 0
+    skipped_conflicts: int = 0
+    moves: dict[str, int] = field(default_factory=dict)
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+
+def _stability(row: Memory, policy: DecayPolicy) -> float:
+    return policy.initial_stability * (1 + policy.growth / 2) ** min(row.access_count, 20)
+
+
+def _recode(row: Memory, bits: int, embed: Embed | None) -> tuple[bytes, float, int] | None:
+    if row.embedding is None or not row.embedding_dim:
+        return None
+    if bits <= row.embedding_bits:
+        vector = decode(
+            Code(row.embedding_bits, row.embedding_scale, row.embedding), row.embedding_dim
+        )
+    elif embed is not None:
+        vector = embed([row.content])[0]
+    else:
+        return None  # cannot refine without the model; stays coarse until a run with one
+    code = encode(vector, bits)
+    return code.payload, code.scale, bits
+
+
+def _batch_ids(session: Session, after: uuid.UUID | None, size: int) -> list[uuid.UUID]:
+    stmt = select(Memory.id).order_by(Memory.id).limit(size)
+    if after is not None:
+        stmt = stmt.where(Memory.id > after)
+    return list(session.scalars(stmt))
+
+
+def run_once(
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    policy: DecayPolicy | None = None,
+    embed: Embed | None = None,
+    dry_run: bool = False,
+    batch_size: int = 500,
+) -> RunReport:
+    policy = policy or DecayPolicy()
+    report = RunReport()
+    after: uuid.UUID | None = None
+    while True:
+        with sessions() as session:
+            ids = _batch_ids(session, after, batch_size)
+        if not ids:
+            return report
+        after = ids[-1]
+        try:
+            with unit_of_work(sessions) as session:
+                _run_batch(session, ids, now, policy, embed, dry_run, report)
+                if dry_run:
+                    session.rollback()
+        except StaleDataError:
+            report.skipped_conflicts += len(ids)
+
+
+def _run_batch(
+    session: Session,
+    ids: list[uuid.UUID],
+    now: datetime,
+    policy: DecayPolicy,
+    embed: Embed | None,
+    dry_run: bool,
+    report: RunReport,
+) -> None:
+    repo = MemoryRepository(session)
+    rows = session.scalars(select(Memory).where(Memory.id.in_(ids))).all()
+    for row in rows:
+        report.examined += 1
+        report.bytes_before += len(row.embedding or b"")
+        since = row.last_accessed_at or row.created_at
+        stability = _stability(row, policy)
+        value = strength(
+            (now - since).total_seconds() / 86_400,
+            stability,
+            importance=row.importance,
+            pinned=row.pinned,
+            policy=policy,
+        )
+        tier = tier_for(value, policy)
+        recoded = (
+            _recode(row, TIER_BITS[tier], embed) if TIER_BITS[tier] != row.embedding_bits else None
+        )
+        changed_tier = tier != row.tier and (
+            recoded is not None or TIER_BITS[tier] == row.embedding_bits
+        )
+        if abs(value - row.strength) < 1e-6 and not changed_tier:
+            report.bytes_after += len(row.embedding or b"")
+            continue
+        changes: dict[str, object] = {
+            "strength": {"from": round(row.strength, 6), "to": round(value, 6)}
+        }
+        row.strength, row.stability = value, stability
+        if changed_tier:
+            changes["tier"] = {"from": row.tier, "to": tier}
+            report.moves[f"{row.tier}->{tier}"] = report.moves.get(f"{row.tier}->{tier}", 0) + 1
+            row.tier = tier
+            if recoded is not None:
+                row.embedding, row.embedding_scale, row.embedding_bits = recoded
+        report.bytes_after += len(row.embedding or b"")
+        report.changed += 1
+        if not dry_run:
+            session.flush()
+            repo.add_event(memory=row, event="lifecycle", changes=changes, actor="lifecycle")
