@@ -87,7 +87,8 @@ class MiniLMEmbedder:
 
         path = Path(model_path) if model_path is not None else default_model_path()
         self.model_path = path
-        self.model_name = DEFAULT_MODEL_NAME if model_path is None else path.name
+        bundled = path.resolve() == default_model_path().resolve()
+        self.model_name = DEFAULT_MODEL_NAME if bundled else path.name
         config = json.loads((path / "config.json").read_text())
         self.dimension: int = int(config["hidden_size"])
         self.max_seq_length = _max_seq_length(path, config)
@@ -134,7 +135,7 @@ class MiniLMEmbedder:
                 return hit
         encoding = self._tokenizer.encode(text)
         ids = np.array([encoding.ids], dtype=np.int64)
-        vector = self._runner.run(ids, np.ones_like(ids))[0]
+        vector: FloatArray = self._runner.run(ids, np.ones_like(ids))[0]
         vector.setflags(write=False)
         with self._cache_lock:
             self._cache[text] = vector

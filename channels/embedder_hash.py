@@ -23,8 +23,51 @@ from channels.base import FloatArray
 
 _WORD = re.compile(r"\w+")
 _STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have he her his i in is it its me my of on or "
-    "our she so that the their them they this to was we were will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 WORD_WEIGHT = 1.0
 TRIGRAM_WEIGHT = 0.25
@@ -68,7 +111,8 @@ class HashEmbedder:
         # A row can cancel out to zero only by an unlucky collision; give it a fixed axis.
         out[norms[:, 0] == 0.0, 0] = 1.0
         norms[norms == 0.0] = 1.0
-        return out / norms
+        out /= norms
+        return out
 
 
 @lru_cache(maxsize=262144)
