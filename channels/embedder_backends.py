@@ -169,6 +169,41 @@ def onnx_model(model_path: Path, cache_dir: Path | None = None) -> Path:
     return target
 
 
+def quantized_model(fp32_path: Path) -> Path:
+    """An int8 copy of an exported model (weights per channel; activations stay float).
+
+    ~1.5x the throughput on AVX2 cores; cosine with the float32 embeddings 0.99 on average
+    (0.976 at worst on LoCoMo turns), and the same retrieval quality on LoCoMo
+    (docs/embeddings.md). Made once next to the float32 export.
+    """
+    target = fp32_path.with_name(fp32_path.stem + ".int8.onnx")
+    if target.exists():
+        return target
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(fp32_path))
+    weights = {init.name for init in model.graph.initializer}
+    # activation x activation products (attention scores) have no weights to quantize
+    skip = [
+        node.name
+        for node in model.graph.node
+        if node.op_type in ("MatMul", "Gemm") and not any(i in weights for i in node.input)
+    ]
+    with tempfile.TemporaryDirectory(dir=fp32_path.parent) as scratch:
+        out = Path(scratch) / "int8.onnx"
+        quantize_dynamic(
+            str(fp32_path),
+            str(out),
+            nodes_to_exclude=skip,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(out, target)
+    return target
+
+
 def _export(module: Any, path: Path) -> None:
     import torch
 

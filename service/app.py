@@ -41,7 +41,10 @@ def build_state(settings: Settings) -> AppState:
     engine = build_engine(settings.database_url)
     sessions = build_sessionmaker(engine)
     embedder = build_embedder(
-        settings.embedder, model_path=settings.embedding_model, threads=settings.embedding_threads
+        settings.embedder,
+        model_path=settings.embedding_model,
+        threads=settings.embedding_threads,
+        precision=settings.embedding_precision,
     )
     indexes = IndexRegistry(settings, sessions, embedder.dimension)
     return AppState(

@@ -97,7 +97,10 @@ def _lifecycle_pass(settings: Settings, *, dry_run: bool) -> None:
     from lifecycle.runner import run_once
 
     embedder = build_embedder(
-        settings.embedder, model_path=settings.embedding_model, threads=settings.embedding_threads
+        settings.embedder,
+        model_path=settings.embedding_model,
+        threads=settings.embedding_threads,
+        precision=settings.embedding_precision,
     )
     report = run_once(
         _sessions(settings),
