@@ -19,11 +19,11 @@ a memory the caller may not see.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 
 from channels.base import ChannelStats, Doc, Hit, Query, top_hits
 from channels.entities import extract_entities
@@ -37,15 +37,19 @@ class GraphChannel:
         self.graph: nx.Graph = nx.Graph()
         self._surface: dict[str, str] = {}
         self._memories = 0
+        self._max_key = -1
+        self._member_cache: dict[tuple[str, str], npt.NDArray[np.int64]] = {}
 
     def upsert(self, docs: Sequence[Doc]) -> None:
         for doc in docs:
             self._drop(doc.key)
+            self._max_key = max(self._max_key, doc.key)
             node = ("m", doc.key)
             self.graph.add_node(node, text=doc.content[:80])
             self._memories += 1
             for entity in extract_entities(doc.content, doc.metadata):
                 self.graph.add_edge(node, ("e", entity.key))
+                self._member_cache.pop(("e", entity.key), None)
                 self._surface.setdefault(entity.key, entity.surface)
 
     def remove(self, keys: Sequence[int]) -> None:
@@ -57,6 +61,8 @@ class GraphChannel:
         if node not in self.graph:
             return
         entities = list(self.graph.adj[node])
+        for entity in entities:
+            self._member_cache.pop(entity, None)
         self.graph.remove_node(node)
         self._memories -= 1
         for entity in entities:
@@ -68,66 +74,84 @@ class GraphChannel:
         self.graph = nx.Graph()
         self._surface = {}
         self._memories = 0
+        self._max_key = -1
+        self._member_cache = {}
         self.upsert(list(docs))
 
     def _weight(self, entity: tuple[str, str]) -> float:
         return math.log(1 + self._memories / max(self.graph.degree(entity), 1))
+
+    def _members(self, entity: tuple[str, str]) -> npt.NDArray[np.int64]:
+        """The keys of the memories that mention ``entity`` (cached until the graph changes)."""
+        found = self._member_cache.get(entity)
+        if found is None:
+            found = np.fromiter((node[1] for node in self.graph.adj[entity]), dtype=np.int64)
+            self._member_cache[entity] = found
+        return found
 
     def search(self, query: Query) -> list[Hit]:
         seeds = [("e", e.key) for e in extract_entities(query.text)]
         seeds = [s for s in dict.fromkeys(seeds) if s in self.graph]
         if not seeds or query.limit <= 0:
             return []
-        allowed = None if query.allowed is None else set(query.allowed.tolist())
-        adj = self.graph.adj
-        hop1: dict[int, float] = defaultdict(float)
-        matched: dict[int, list[str]] = defaultdict(list)
+        size = self._capacity()
+        visible = np.ones(size, dtype=bool)
+        if query.allowed is not None:
+            visible[:] = False
+            visible[query.allowed[query.allowed < size]] = True
+        hop1 = np.zeros(size)
         for seed in seeds:
-            weight = self._weight(seed)
-            for node in adj[seed]:
-                key = node[1]
-                if allowed is None or key in allowed:
-                    hop1[key] += weight
-                    matched[key].append(seed[1])
+            members = self._members(seed)
+            hop1[members] += self._weight(seed)
+        hop1[~visible] = 0.0
+        found = np.flatnonzero(hop1 > 0)
+        hop2 = np.zeros(size)
+        via: dict[int, tuple[int, str]] = {}
+        best_share = np.zeros(size)
         seed_set = set(seeds)
-        hop2: dict[int, float] = defaultdict(float)
-        via: dict[int, tuple[float, int, str]] = {}
-        spreaders = sorted(hop1.items(), key=lambda kv: (-kv[1], kv[0]))[: self.fanout]
-        for source, activation in spreaders:
-            entities = [e for e in adj[("m", source)] if e not in seed_set]
+        spreaders = found[np.lexsort((found, -hop1[found]))][: self.fanout]
+        for source in spreaders.tolist():
+            entities = [e for e in self.graph.adj[("m", source)] if e not in seed_set]
+            degree = max(len(self.graph.adj[("m", source)]), 1)
             for entity in entities:
-                if self.graph.degree(entity) > self.max_degree:
+                members = self._members(entity)
+                if members.size > self.max_degree:
                     continue
-                share = (
-                    self.beta * activation * self._weight(entity) / max(len(adj[("m", source)]), 1)
-                )
-                for node in adj[entity]:
-                    key = node[1]
-                    if key == source or (allowed is not None and key not in allowed):
-                        continue
-                    hop2[key] += share
-                    if share > via.get(key, (0.0, 0, ""))[0]:
-                        via[key] = (share, source, entity[1])
-        scores = dict(hop1)
-        for key, extra in hop2.items():
-            scores[key] = scores.get(key, 0.0) + extra
-        keys = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
-        values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+                share = self.beta * hop1[source] * self._weight(entity) / degree
+                hop2[members] += share
+                better = members[(share > best_share[members]) & (members != source)]
+                best_share[better] = share
+                for key in better.tolist():
+                    via[key] = (source, entity[1])
+        hop2[~visible] = 0.0
+        scores = hop1 + hop2
+        candidates = np.flatnonzero(scores > 0).astype(np.int64)
         hits = []
-        for key, score in top_hits(keys, values, query.limit):  # type: ignore[arg-type]
+        for key, score in top_hits(candidates, scores[candidates], query.limit):  # type: ignore[arg-type]
             why: dict[str, object] = {"activation": round(score, 4)}
-            if matched.get(key):
-                why["matched_entities"] = [self._surface.get(e, e) for e in matched[key]]
-            if key in via and key not in hop1:
-                _, source, entity = via[key]
+            matched = [
+                self._surface.get(s[1], s[1]) for s in seeds if ("m", key) in self.graph.adj[s]
+            ]
+            if matched:
+                why["matched_entities"] = matched
+            elif key in via:
+                source, entity = via[key]
                 why["path"] = [
-                    f"query: {', '.join(self._surface.get(e, e) for e in matched[source])}",
+                    "query: "
+                    + ", ".join(
+                        self._surface.get(s[1], s[1])
+                        for s in seeds
+                        if ("m", source) in self.graph.adj[s]
+                    ),
                     f"memory: {self.graph.nodes[('m', source)]['text']}",
                     f"entity: {self._surface.get(entity, entity)}",
                     "this memory",
                 ]
             hits.append(Hit(key, score, why))
         return hits
+
+    def _capacity(self) -> int:
+        return self._max_key + 1
 
     def stats(self) -> ChannelStats:
         entities = self.graph.number_of_nodes() - self._memories

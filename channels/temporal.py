@@ -86,7 +86,9 @@ class TemporalChannel:
         )
         near = distance <= 3 * scale
         if query.allowed is not None:
-            near &= np.isin(keys, query.allowed)
+            visible = np.zeros(int(keys.max()) + 1, dtype=bool)
+            visible[query.allowed[query.allowed < visible.shape[0]]] = True
+            near &= visible[keys]
         if not near.any():
             return []
         keys, distance, starts = keys[near], distance[near], starts[near]
@@ -95,6 +97,12 @@ class TemporalChannel:
         first = np.full(best.shape[0], np.inf)
         np.minimum.at(first, keys, starts)
         candidates = np.flatnonzero(np.isfinite(best)).astype(np.int64)
+        # Words only break ties among the closest in time: rank the overlap of a bounded pool.
+        pool = max(query.limit * 4, 200)
+        if candidates.size > pool:
+            closest = np.argpartition(best[candidates], pool - 1)[:pool]
+            cutoff = best[candidates][closest].max()
+            candidates = candidates[best[candidates] <= cutoff]
         words = set(tokenize(query.text))
         overlap = np.array(
             [
