@@ -119,6 +119,7 @@ class GraphChannel:
                     continue
                 share = self.beta * hop1[source] * self._weight(entity) / degree
                 hop2[members] += share
+                hop2[source] -= share  # a memory does not reach itself
                 better = members[(share > best_share[members]) & (members != source)]
                 best_share[better] = share
                 for key in better.tolist():
