@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 import Stemmer
@@ -229,12 +231,21 @@ STOP_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _STEMMER = Stemmer.Stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a PyStemmer object is not safe to share between threads
 
 
 def tokenize(text: str) -> list[str]:
     """Lowercase, strip accents and punctuation, drop possessives and stop words, stem."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    return list(_tokenize(text))
+
+
+@lru_cache(maxsize=16_384)
+def _tokenize(text: str) -> tuple[str, ...]:
+    # A text is tokenized for itself and again as its neighbours' context: cache it.
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     words = []
     for word in _WORD.findall(text):
         word = word.replace("’", "'")
@@ -245,7 +256,8 @@ def tokenize(text: str) -> list[str]:
         word = word.replace("'", "")
         if word and word not in STOP_WORDS:
             words.append(word)
-    return list(_STEMMER.stemWords(words))
+    with _STEMMER_LOCK:
+        return tuple(_STEMMER.stemWords(words))
 
 
 class _Posting:
