@@ -25,7 +25,9 @@ from channels.semantic import SemanticChannel  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", type=Path)
     args = parser.parse_args()
     conversations = load(args.path)
@@ -35,17 +37,32 @@ def main() -> None:
     now = datetime.now(UTC)
     exact = np.argsort(-(questions @ turns.T), axis=1, kind="stable")[:, :10]
     print(f"{len(turns)} turns, {len(questions)} questions, dimension {turns.shape[1]}")
-    for tier, label in (("hot", "8-bit scalar"), ("cold", "4-bit scalar"), ("archived", "1-bit signs")):
+    for tier, label in (
+        ("hot", "8-bit scalar"),
+        ("cold", "4-bit scalar"),
+        ("archived", "1-bit signs"),
+    ):
         channel = SemanticChannel(dimension=turns.shape[1])
-        channel.rebuild([Doc(key=i, content="", occurred_at=now, vector=v, tier=tier) for i, v in enumerate(turns)])
+        channel.rebuild(
+            [
+                Doc(key=i, content="", occurred_at=now, vector=v, tier=tier)
+                for i, v in enumerate(turns)
+            ]
+        )
         recall = np.mean(
             [
-                len({h.key for h in channel.search(Query("q", now, limit=10, vector=q))} & set(exact[i].tolist())) / 10
+                len(
+                    {h.key for h in channel.search(Query("q", now, limit=10, vector=q))}
+                    & set(exact[i].tolist())
+                )
+                / 10
                 for i, q in enumerate(questions)
             ]
         )
         bytes_per = channel.stats().index_bytes / len(turns)
-        print(f"{label:<14} recall@10 vs exact float32: {recall:.3f}   index bytes/memory: {bytes_per:.0f}")
+        print(
+            f"{label:<14} recall@10 vs exact float32: {recall:.3f}   index bytes/memory: {bytes_per:.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from storage.models import Memory, MemoryEvent
+from storage.models import Memory
 
 MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 5
@@ -143,6 +143,8 @@ class MemoryPage(BaseModel):
 
 
 class MemoryEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     memory_id: uuid.UUID
     event: str
@@ -150,18 +152,6 @@ class MemoryEventRead(BaseModel):
     changes: dict[str, Any]
     actor: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, row: MemoryEvent) -> MemoryEventRead:
-        return cls(
-            id=row.id,
-            memory_id=row.memory_id,
-            event=row.event,
-            version=row.version,
-            changes=row.changes,
-            actor=row.actor,
-            created_at=row.created_at,
-        )
 
 
 class MemoryHistory(BaseModel):
