@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from channels.bm25 import STOP_WORDS
+from channels.text import STOP_WORDS
 
 COMMON_STARTERS = frozenset(
     [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from channels.base import Channel
-from channels.bm25 import KeywordChannel
 from channels.entities import query_entities
 from channels.graph import GraphChannel
+from channels.keyword import KeywordChannel
 from channels.semantic import SemanticChannel
 from channels.temporal import TemporalChannel
 from channels.timeparse import has_time_expression

@@ -9,7 +9,7 @@ and a memory's time score is
 
 Memories further than ``3 * scale`` are not returned. Among memories equally close in time
 the query's words decide: ``score = time + 0.25 * overlap`` where overlap is the share of
-the query's content words (``channels.bm25.tokenize``) the memory contains. A preference
+the query's content words (``channels.text.tokenize``) the memory contains. A preference
 for the earliest ("the first time") or latest ("recently") match adds up to 0.1 by order.
 Queries without a time expression get no results: this channel has nothing to say.
 """
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from channels.base import ChannelStats, Doc, Hit, Query, top_hits
-from channels.bm25 import tokenize
+from channels.text import tokenize
 from channels.timeparse import mentioned_windows, parse_query_time
 
 DAY = 86_400.0

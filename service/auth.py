@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,6 +14,7 @@ from fastapi import Depends, Request
 from service.state import AppState
 from storage.errors import Forbidden, Unauthorized
 from storage.repositories import ApiKeyRepository, TenantRepository
+from storage.repositories.keys import hash_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +40,46 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+class PrincipalCache:
+    """Recently verified keys (by hash, never the secret), so a request skips the key lookup.
+
+    An entry lives ``ttl`` seconds: a revoked key stops working within that time.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Principal | None:
+        with self._lock:
+            found = self._entries.get(key_hash)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+
+
 def tenant_principal(request: Request, state: State) -> Principal:
     raw = _bearer(request)
+    cache: PrincipalCache = state.extras.setdefault("principals", PrincipalCache())  # type: ignore[assignment]
+    digest = hash_key(raw)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
     with state.sessions() as session:
         key = ApiKeyRepository(session).active_by_secret(raw)
         tenant = TenantRepository(session).get(key.tenant_id) if key else None
         if key is None or tenant is None:
             raise Unauthorized("Unknown or revoked API key.")
-        return Principal(tenant_id=tenant.id, tenant_name=tenant.name, key_id=key.id)
+        principal = Principal(tenant_id=tenant.id, tenant_name=tenant.name, key_id=key.id)
+    cache.put(digest, principal)
+    return principal
 
 
 def require_admin(request: Request, state: State) -> None:

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from channels.base import ChannelStats, Doc, Hit, Query
-from channels.bm25 import KeywordChannel
 from channels.engine import IndexEntry, RetrievalEngine, SearchSpec
+from channels.keyword import KeywordChannel
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
