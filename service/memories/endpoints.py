@@ -98,7 +98,9 @@ def delete_memory(memory_id: uuid.UUID, principal: Tenant, state: State) -> Resp
 @router.get("/{memory_id}/history", response_model=MemoryHistory)
 def memory_history(memory_id: uuid.UUID, principal: Tenant, state: State) -> MemoryHistory:
     events = service.history(state, tenant_id=principal.tenant_id, memory_id=memory_id)
-    return MemoryHistory(memory_id=memory_id, events=[MemoryEventRead.model_validate(e) for e in events])
+    return MemoryHistory(
+        memory_id=memory_id, events=[MemoryEventRead.model_validate(e) for e in events]
+    )
 
 
 def _metadata_filter(raw: str | None) -> dict[str, Any]:
