@@ -133,12 +133,13 @@ def update_memory(
 
 
 def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> None:
-    """Remove the row (content and embedding) and leave a tombstone event without content."""
+    """Remove the row (content and embedding), scrub content from its history, leave a tombstone."""
     with unit_of_work(state.sessions) as session:
         repo = MemoryRepository(session)
         row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
         if row is None:
             raise NotFound(f"No memory {memory_id}.")
+        repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
         repo.add_event(memory=row, event="deleted", changes={})
         repo.delete(row)
     state.indexes.apply(tenant_id, deleted=[memory_id])

@@ -140,6 +140,15 @@ class MemoryRepository:
             )
         )
 
+    def scrub_history(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> None:
+        """Forget what a deleted memory said: its events keep their kind and time, not content."""
+        self.session.execute(
+            update(MemoryEvent)
+            .where(MemoryEvent.tenant_id == tenant_id, MemoryEvent.memory_id == memory_id)
+            .values(changes={})
+            .execution_options(synchronize_session=False)
+        )
+
     def history(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:
         stmt = (
             select(MemoryEvent)
