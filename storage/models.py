@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -92,6 +93,9 @@ class Memory(Base):
     embedding_model: Mapped[str] = mapped_column(String(100), default="")
     embedding_dim: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # consolidation: a source merged into a consolidated memory points at it; it stays readable
+    # by id and through history, and is served in search by the consolidated memory.
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None, index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -110,3 +114,61 @@ class MemoryEvent(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     actor: Mapped[str] = mapped_column(String(100), default="api")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemoryLink(Base):
+    """A relation between two memories of one tenant, written by the lifecycle job.
+
+    ``consolidates``: ``memory_id`` is a consolidated memory, ``other_id`` one of its sources.
+    ``contradicts``: ``memory_id`` (newer) states a different value for the same entity and
+    attribute than ``other_id`` (older); ``detail`` names them.
+    """
+
+    __tablename__ = "memory_link"
+    __table_args__ = (
+        Index("ix_memory_link_tenant_memory", "tenant_id", "memory_id"),
+        Index("ix_memory_link_tenant_other", "tenant_id", "other_id"),
+        UniqueConstraint("memory_id", "other_id", "relation"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    memory_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    other_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    relation: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LifecycleRun(Base):
+    """One lifecycle run: what it did, how long it took, and where it got to (for resuming)."""
+
+    __tablename__ = "lifecycle_run"
+    __table_args__ = (Index("ix_lifecycle_run_started", "started_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant: Mapped[str | None] = mapped_column(String(100), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    trigger: Mapped[str] = mapped_column(String(32), default="schedule")
+    runner: Mapped[str] = mapped_column(String(200), default="")
+    clock: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """The ``now`` the run decays against (a simulated clock in benchmarks)."""
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    cursor: Mapped[str | None] = mapped_column(String(100), default=None)
+    """``<tenant id>/<memory id>``: the last memory whose batch committed."""
+    report: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class RunnerLease(Base):
+    """A named lease: the cross-process lock on SQLite (PostgreSQL uses an advisory lock)."""
+
+    __tablename__ = "runner_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
