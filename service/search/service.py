@@ -7,6 +7,7 @@ import uuid
 
 from channels.engine import SearchSpec
 from channels.registry import CHANNEL_NAMES
+from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
 from service.state import AppState
 from storage.errors import InvalidInput
@@ -45,6 +46,7 @@ def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> 
     )
     outcome = state.indexes.engine(tenant_id).search(spec)
     timings.update(outcome.timings_ms)
+    record_search(state, timings_ms=outcome.timings_ms, missing=outcome.missing)
     with state.sessions() as session:
         rows = MemoryRepository(session).get_many(
             tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]

@@ -1,0 +1,1 @@
+"""The admin API under ``/v1/admin`` (admin key only)."""

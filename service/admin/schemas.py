@@ -1,0 +1,134 @@
+"""Request and response models of the admin API (the SDK's ``admin`` models mirror these)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from service.schemas import Strict
+
+TenantName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Letters, digits, '_', '.', '-'; tenants are addressed by name in paths.",
+    ),
+]
+
+
+class TenantCreate(Strict):
+    name: TenantName
+
+
+class TenantRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    memories: int
+
+
+class TenantList(BaseModel):
+    items: list[TenantRead]
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field("", max_length=100)
+
+
+class ApiKeyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret. Shown once: only its hash is stored.")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyRead]
+
+
+class ReindexRequest(Strict):
+    tenant: str | None = Field(None, description="One tenant by name; all tenants if omitted.")
+
+
+class ReindexRead(BaseModel):
+    tenants: list[str]
+    memories: int
+    duration_ms: float
+
+
+class ImportRead(BaseModel):
+    imported: int
+    skipped: int
+
+
+class TenantStats(BaseModel):
+    name: str
+    id: uuid.UUID
+    memories: int
+    tiers: dict[str, int]
+
+
+class TierStats(BaseModel):
+    memories: int
+    bytes: int = Field(description="Stored (quantized) embedding bytes.")
+
+
+class IndexStats(BaseModel):
+    bytes: int
+    entries: int
+
+
+class ChannelHealth(BaseModel):
+    healthy: bool
+    p50_ms: float | None
+    p95_ms: float | None
+    searches: int
+    failures: int
+
+
+class LifecycleRunSummary(BaseModel):
+    """One lifecycle run, as listed by ``GET /v1/admin/lifecycle/runs``."""
+
+    id: uuid.UUID
+    status: str
+    dry_run: bool
+    tenant: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: float | None
+    examined: int = 0
+    changed: int = 0
+    moves: dict[str, int] = Field(default_factory=dict)
+    merged: int = 0
+    contradictions: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    error: str | None = None
+
+
+class LifecycleStats(BaseModel):
+    runs: list[LifecycleRunSummary]
+
+
+class Totals(BaseModel):
+    memories: int
+    tenants: int
+
+
+class StatsRead(BaseModel):
+    tenants: list[TenantStats]
+    tiers: dict[str, TierStats]
+    indexes: dict[str, IndexStats]
+    channels: dict[str, ChannelHealth]
+    lifecycle: LifecycleStats
+    totals: Totals

@@ -1,0 +1,128 @@
+"""Tenants, their API keys, and rebuilding tenants' indexes from SQL."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from service.admin.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyRead,
+    ReindexRead,
+    ReindexRequest,
+    TenantCreate,
+    TenantList,
+    TenantRead,
+)
+from service.auth import Admin, PrincipalCache, State
+from service.state import AppState
+from storage.db import unit_of_work
+from storage.errors import Conflict, NotFound
+from storage.models import ApiKey, Tenant
+from storage.repositories import ApiKeyRepository, TenantRepository
+from storage.repositories.admin import AdminRepository
+from storage.types import utcnow
+
+router = APIRouter(tags=["admin"])
+
+
+def tenant_by_name(state: AppState, name: str) -> Tenant:
+    with state.sessions() as session:
+        tenant = TenantRepository(session).by_name(name)
+    if tenant is None:
+        raise NotFound(f"No tenant named {name!r}.")
+    return tenant
+
+
+def _key_read(key: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.get("/tenants", response_model=TenantList)
+def list_tenants(_: Admin, state: State) -> TenantList:
+    with state.sessions() as session:
+        rows = AdminRepository(session).tenants_with_counts()
+    return TenantList(
+        items=[
+            TenantRead(id=t.id, name=t.name, created_at=t.created_at, memories=n) for t, n in rows
+        ]
+    )
+
+
+@router.post("/tenants", status_code=status.HTTP_201_CREATED, response_model=TenantRead)
+def create_tenant(body: TenantCreate, _: Admin, state: State) -> TenantRead:
+    with unit_of_work(state.sessions) as session:
+        tenants = TenantRepository(session)
+        if tenants.by_name(body.name) is not None:
+            raise Conflict(f"Tenant {body.name!r} already exists.")
+        tenant = tenants.add(body.name)
+    return TenantRead(id=tenant.id, name=tenant.name, created_at=tenant.created_at, memories=0)
+
+
+@router.get("/tenants/{name}/keys", response_model=ApiKeyList)
+def list_keys(name: str, _: Admin, state: State) -> ApiKeyList:
+    """The tenant's keys, revoked ones included; never a secret."""
+    tenant = tenant_by_name(state, name)
+    with state.sessions() as session:
+        keys = ApiKeyRepository(session).list(tenant.id)
+    return ApiKeyList(items=[_key_read(k) for k in keys])
+
+
+@router.post(
+    "/tenants/{name}/keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated
+)
+def create_key(
+    name: str, _: Admin, state: State, body: ApiKeyCreate | None = None
+) -> ApiKeyCreated:
+    """A new key for the tenant. The secret is in this response only; the server keeps its hash."""
+    with unit_of_work(state.sessions) as session:
+        tenant = TenantRepository(session).by_name(name)
+        if tenant is None:
+            raise NotFound(f"No tenant named {name!r}.")
+        key, raw = ApiKeyRepository(session).create(tenant=tenant, name=body.name if body else "")
+    return ApiKeyCreated(**_key_read(key).model_dump(), key=raw)
+
+
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_key(key_id: uuid.UUID, _: Admin, state: State) -> Response:
+    """Revoke a key (idempotent). It stops working at once in this process, and within the
+    auth cache's TTL (5 s) in other API processes."""
+    with unit_of_work(state.sessions) as session:
+        keys = ApiKeyRepository(session)
+        key = keys.get(key_id)
+        if key is None:
+            raise NotFound(f"No API key {key_id}.")
+        if key.revoked_at is None:
+            keys.revoke(key, utcnow())
+    # the cache is keyed by hash and holds no revocation state: start it afresh
+    old = state.extras.get("principals")
+    if isinstance(old, PrincipalCache):
+        state.extras["principals"] = PrincipalCache(ttl=old.ttl, size=old.size)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/reindex", response_model=ReindexRead)
+def reindex(_: Admin, state: State, body: ReindexRequest | None = None) -> ReindexRead:
+    """Rebuild tenants' in-memory indexes from SQL (the source of truth)."""
+    started = time.perf_counter()
+    if body is not None and body.tenant is not None:
+        targets = [tenant_by_name(state, body.tenant)]
+    else:
+        with state.sessions() as session:
+            targets = TenantRepository(session).list()
+    memories = sum(state.indexes.rebuild(t.id) for t in targets)
+    return ReindexRead(
+        tenants=[t.name for t in targets],
+        memories=memories,
+        duration_ms=round((time.perf_counter() - started) * 1000.0, 3),
+    )
