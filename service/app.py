@@ -17,11 +17,13 @@ from sqlalchemy import text
 from channels.embedder import build_embedder
 from lifecycle.runner import run_once
 from service.access import AccessTracker
+from service.admin.router import router as admin_router
 from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
 from service.dashboard.endpoints import router as dashboard_router
 from service.indexing import IndexRegistry
 from service.memories.endpoints import router as memories_router
+from service.metrics import install_metrics
 from service.problems import install_problem_handlers, problem_response
 from service.schemas import Health
 from service.search.endpoints import router as search_router
@@ -149,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(memories_router)
     app.include_router(search_router)
+    app.include_router(admin_router)
+    install_metrics(app)
     app.include_router(dashboard_router)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
