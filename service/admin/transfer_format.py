@@ -75,7 +75,7 @@ class MemoryExport(Strict):
             embedding = EmbeddingExport(
                 model=row.embedding_model,
                 dim=row.embedding_dim,
-                bits=row.embedding_bits,  # type: ignore[arg-type]  # 8, 4 or 1 in SQL
+                bits=row.embedding_bits,  # 8, 4 or 1 in SQL
                 scale=row.embedding_scale,
                 data=base64.b64encode(row.embedding).decode("ascii"),
             )
@@ -95,7 +95,7 @@ class MemoryExport(Strict):
             last_accessed_at=row.last_accessed_at,
             strength=row.strength,
             stability=row.stability,
-            tier=row.tier,  # type: ignore[arg-type]  # one of the four tiers in SQL
+            tier=row.tier,  # one of the four tiers in SQL
             version=row.version,
             superseded_by=row.superseded_by,
             embedding=embedding,

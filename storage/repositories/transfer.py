@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import Memory
@@ -43,4 +43,6 @@ class TransferRepository:
         (``metadata``, not the ``meta`` attribute).
         """
         if rows:
-            self.session.execute(insert(Memory.__table__), [dict(r) for r in rows])
+            table = Memory.__table__
+            assert isinstance(table, Table)
+            self.session.execute(insert(table), [dict(r) for r in rows])
