@@ -38,8 +38,15 @@ class _MemoryCollector(Collector):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("mnemonix_memories", "Stored memories by tier.", labels=["tier"])
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield self._family()  # registering must not query the database
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("mnemonix_memories", "Stored memories by tier.", labels=["tier"])
+        gauge = self._family()
         with self._sessions() as session:
             for tier, n in AdminRepository(session).count_by_tier():
                 gauge.add_metric([tier], n)

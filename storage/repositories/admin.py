@@ -21,7 +21,7 @@ class AdminRepository:
             .group_by(Tenant.id)
             .order_by(Tenant.created_at, Tenant.name)
         )
-        return [(tenant, int(n)) for tenant, n in self.session.execute(stmt).tuples()]
+        return [(tenant, int(n)) for tenant, n in self.session.execute(stmt)]
 
     def memory_count(self, tenant_id: uuid.UUID) -> int:
         stmt = select(func.count()).select_from(Memory).where(Memory.tenant_id == tenant_id)
@@ -29,4 +29,4 @@ class AdminRepository:
 
     def count_by_tier(self) -> list[tuple[str, int]]:
         stmt = select(Memory.tier, func.count()).group_by(Memory.tier)
-        return [(tier, int(n)) for tier, n in self.session.execute(stmt).tuples()]
+        return [(tier, int(n)) for tier, n in self.session.execute(stmt)]
