@@ -166,7 +166,7 @@
     const hot = num((tiers.hot || {}).memories);
     $("metric-memories-sub").textContent = memories ? `${Math.round((100 * hot) / memories)}% hot` : "";
     $("metric-storage").textContent = fmtBytes(storage);
-    $("metric-storage-sub").textContent = "vectors by tier";
+    $("metric-storage-sub").textContent = "in SQL, coarser when colder";
     $("metric-indexes").textContent = fmtBytes(indexBytes);
     $("metric-indexes-sub").textContent = `${Object.keys(indexes).length} indexes`;
     $("metric-searches").textContent = fmtInt(searches);
