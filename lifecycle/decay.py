@@ -10,8 +10,13 @@ effect, as in SuperMemo/FSRS-style schedulers):
 
     S' = S * (1 + growth * (1 - R(t_access)))        so S' >= S: reinforcement never weakens
 
-Importance and pinning are floors: ``strength = max(R, importance_floor * importance)``
-and a pinned memory has strength 1 (it never decays).
+Importance and pinning are floors. Importance above the neutral 0.5 (the API's default)
+holds strength up: ``strength = max(R, floor(importance))`` with
+
+    floor(i) = importance_floor * max(0, (i - 0.5) / 0.5)       (0 at i <= 0.5, 0.5 at i = 1)
+
+so an ordinary memory fades to the archive while an important one stays hot or warm; a
+pinned memory has strength 1 (it never decays).
 
 Tiers by strength: hot >= 0.5 > warm >= 0.25 > cold >= 0.1 > archived. Each step down is
 stored more coarsely (``TIER_BITS``: 8-bit, 8-bit, 4-bit, 1-bit codes); text never changes.
@@ -50,12 +55,17 @@ def reinforce(stability: float, days_since_access: float, policy: DecayPolicy) -
     return stability * (1.0 + policy.growth * (1.0 - retention(days_since_access, stability)))
 
 
+def importance_floor(importance: float, policy: DecayPolicy) -> float:
+    """The strength an important memory never falls below (0 for neutral importance)."""
+    return policy.importance_floor * max(0.0, (min(importance, 1.0) - 0.5) / 0.5)
+
+
 def strength(
     days: float, stability: float, *, importance: float, pinned: bool, policy: DecayPolicy
 ) -> float:
     if pinned:
         return 1.0
-    return max(retention(days, stability), policy.importance_floor * min(max(importance, 0.0), 1.0))
+    return max(retention(days, stability), importance_floor(importance, policy))
 
 
 def tier_for(value: float, policy: DecayPolicy) -> str:

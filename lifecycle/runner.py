@@ -1,7 +1,7 @@
-"""The lifecycle pass: recompute each memory's strength and tier, and store its embedding at
-the tier's precision. Idempotent (running it twice at the same ``now`` changes nothing),
-batched, and safe beside API writes: every change goes through the row's optimistic
-``version``, so a memory edited concurrently is simply skipped until the next run.
+"""The decay pass over one batch: recompute each memory's strength and tier, and store its
+embedding at the tier's precision. Idempotent (the same ``now`` twice changes nothing) and
+safe beside API writes: every change goes through the row's optimistic ``version``, so a
+memory edited concurrently makes its batch roll back; it is picked up by the next run.
 
 Stability is derived from the retrieval count, so the pass keeps no extra state:
 ``S = S0 * (1 + growth / 2) ** min(access_count, 20)`` (each retrieval raises it; see
@@ -12,18 +12,15 @@ move to a finer tier (it was retrieved again) is re-embedded from its text by ``
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
 from lifecycle.decay import TIER_BITS, DecayPolicy, strength, tier_for
-from storage.db import unit_of_work
 from storage.models import Memory
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository
@@ -39,9 +36,15 @@ class RunReport:
     moves: dict[str, int] = field(default_factory=dict)
     bytes_before: int = 0
     bytes_after: int = 0
+    consolidated: int = 0
+    merged: int = 0
+    contradictions: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def _stability(row: Memory, policy: DecayPolicy) -> float:
+def stability_of(row: Memory, policy: DecayPolicy) -> float:
     return policy.initial_stability * (1 + policy.growth / 2) ** min(row.access_count, 20)
 
 
@@ -60,56 +63,24 @@ def _recode(row: Memory, bits: int, embed: Embed | None) -> tuple[bytes, float, 
     return code.payload, code.scale, bits
 
 
-def _batch_ids(session: Session, after: uuid.UUID | None, size: int) -> list[uuid.UUID]:
-    stmt = select(Memory.id).order_by(Memory.id).limit(size)
-    if after is not None:
-        stmt = stmt.where(Memory.id > after)
-    return list(session.scalars(stmt))
-
-
-def run_once(
-    sessions: sessionmaker[Session],
+def decay_rows(
+    session: Session,
+    rows: Sequence[Memory],
     *,
     now: datetime,
-    policy: DecayPolicy | None = None,
-    embed: Embed | None = None,
-    dry_run: bool = False,
-    batch_size: int = 500,
-) -> RunReport:
-    policy = policy or DecayPolicy()
-    report = RunReport()
-    after: uuid.UUID | None = None
-    while True:
-        with sessions() as session:
-            ids = _batch_ids(session, after, batch_size)
-        if not ids:
-            return report
-        after = ids[-1]
-        try:
-            with unit_of_work(sessions) as session:
-                _run_batch(session, ids, now, policy, embed, dry_run, report)
-                if dry_run:
-                    session.rollback()
-        except StaleDataError:
-            report.skipped_conflicts += len(ids)
-
-
-def _run_batch(
-    session: Session,
-    ids: list[uuid.UUID],
-    now: datetime,
-    policy: DecayPolicy,
+    policies: Mapping[Any, DecayPolicy],
     embed: Embed | None,
-    dry_run: bool,
+    record: bool,
     report: RunReport,
 ) -> None:
+    """Apply the forgetting curve to ``rows`` (``policies`` by tenant id); events if ``record``."""
     repo = MemoryRepository(session)
-    rows = session.scalars(select(Memory).where(Memory.id.in_(ids))).all()
     for row in rows:
+        policy = policies.get(row.tenant_id) or DecayPolicy()
         report.examined += 1
-        report.bytes_before += len(row.embedding or b"")
+        before = len(row.embedding or b"")
         since = row.last_accessed_at or row.created_at
-        stability = _stability(row, policy)
+        stability = stability_of(row, policy)
         value = strength(
             (now - since).total_seconds() / 86_400,
             stability,
@@ -125,7 +96,8 @@ def _run_batch(
             recoded is not None or TIER_BITS[tier] == row.embedding_bits
         )
         if abs(value - row.strength) < 1e-6 and not changed_tier:
-            report.bytes_after += len(row.embedding or b"")
+            report.bytes_before += before
+            report.bytes_after += before
             continue
         changes: dict[str, object] = {
             "strength": {"from": round(row.strength, 6), "to": round(value, 6)}
@@ -137,8 +109,9 @@ def _run_batch(
             row.tier = tier
             if recoded is not None:
                 row.embedding, row.embedding_scale, row.embedding_bits = recoded
+        report.bytes_before += before
         report.bytes_after += len(row.embedding or b"")
         report.changed += 1
-        if not dry_run:
+        if record:
             session.flush()
             repo.add_event(memory=row, event="lifecycle", changes=changes, actor="lifecycle")

@@ -15,13 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from channels.embedder import build_embedder
-from lifecycle.runner import run_once
 from service.access import AccessTracker
 from service.admin.router import router as admin_router
 from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
 from service.dashboard.endpoints import router as dashboard_router
 from service.indexing import IndexRegistry
+from service.lifecycle import run_for_app
 from service.memories.endpoints import router as memories_router
 from service.metrics import install_metrics
 from service.problems import install_problem_handlers, problem_response
@@ -31,7 +31,6 @@ from service.settings import Settings
 from service.state import AppState
 from storage import migrate
 from storage.db import build_engine, build_sessionmaker
-from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -72,19 +71,7 @@ async def _background(state: AppState) -> None:
 
 
 def _lifecycle_pass(state: AppState) -> None:
-    report = run_once(
-        state.sessions,
-        now=utcnow(),
-        embed=state.embedder.embed,
-        batch_size=state.settings.lifecycle.batch_size,
-    )
-    state.indexes.sync()  # apply the tier changes to this process's indexes now
-    logger.info(
-        "lifecycle pass: examined %d, changed %d, moves %s",
-        report.examined,
-        report.changed,
-        report.moves,
-    )
+    run_for_app(state, trigger="schedule")
 
 
 async def _lifecycle_schedule(state: AppState) -> None:

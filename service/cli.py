@@ -92,35 +92,55 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _lifecycle_pass(settings: Settings, *, dry_run: bool) -> None:
-    from channels.embedder import build_embedder
-    from lifecycle.runner import run_once
+def _lifecycle_pass(
+    settings: Settings, *, dry_run: bool, tenant: str | None = None, now: str | None = None
+) -> int:
+    from datetime import datetime
 
+    from channels.embedder import build_embedder
+    from service.lifecycle import run_lifecycle
+
+    clock = datetime.fromisoformat(now) if now else None
+    if clock is not None and clock.tzinfo is None:
+        print("--now needs a time zone, e.g. 2027-01-01T00:00:00+00:00", file=sys.stderr)
+        return 2
     embedder = build_embedder(
         settings.embedder,
         model_path=settings.embedding_model,
         threads=settings.embedding_threads,
         precision=settings.embedding_precision,
     )
-    report = run_once(
-        _sessions(settings),
-        now=utcnow(),
-        embed=embedder.embed,
-        dry_run=dry_run,
-        batch_size=settings.lifecycle.batch_size,
-    )
+    migrate.upgrade(settings.database_url)
+    engine = build_engine(settings.database_url)
+    try:
+        run = run_lifecycle(
+            engine,
+            build_sessionmaker(engine),
+            settings.lifecycle,
+            embed=embedder.embed,
+            trigger="cli",
+            tenant=tenant,
+            dry_run=dry_run,
+            now=clock,
+        )
+    finally:
+        engine.dispose()
+    r = run.report or {}
     label = "dry run" if dry_run else "run"
     print(
-        f"lifecycle {label}: examined {report.examined}, changed {report.changed}, "
-        f"moves {report.moves}, embedding bytes {report.bytes_before} -> {report.bytes_after}, "
-        f"skipped (concurrent edits) {report.skipped_conflicts}",
+        f"lifecycle {label} {run.id}: {run.status}; examined {r.get('examined', 0)}, "
+        f"changed {r.get('changed', 0)}, moves {r.get('moves', {})}, "
+        f"consolidated {r.get('merged', 0)} into {r.get('consolidated', 0)}, "
+        f"contradictions {r.get('contradictions', 0)}, "
+        f"embedding bytes {r.get('bytes_before', 0)} -> {r.get('bytes_after', 0)}"
+        + (f"; {run.error}" if run.error else ""),
         file=sys.stderr,
     )
+    return 0 if run.status in ("completed", "skipped") else 1
 
 
 def _lifecycle_run(args: argparse.Namespace, settings: Settings) -> int:
-    _lifecycle_pass(settings, dry_run=args.dry_run)
-    return 0
+    return _lifecycle_pass(settings, dry_run=args.dry_run, tenant=args.tenant, now=args.now)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -167,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="report what would change, change nothing"
     )
+    run.add_argument("--tenant", help="only this tenant (default: all)")
+    run.add_argument("--now", help="the clock to decay against (ISO 8601 with zone; default: now)")
     run.set_defaults(run=_lifecycle_run)
     return parser
 

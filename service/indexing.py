@@ -91,7 +91,8 @@ class IndexRegistry:
     def rebuild(self, tenant_id: uuid.UUID) -> int:
         with self._sessions() as session:
             rows = list(MemoryRepository(session).iter_tenant(tenant_id))
-            entries = [entry_from_row(row) for row in rows]
+            # a consolidated source is served by its consolidated memory, not indexed itself
+            entries = [entry_from_row(row) for row in rows if row.superseded_by is None]
             versions = {row.id: row.version for row in rows}
         engine = self._new_engine()
         engine.rebuild(entries)
@@ -108,11 +109,17 @@ class IndexRegistry:
         deleted: Sequence[uuid.UUID] = (),
     ) -> None:
         engine = self.engine(tenant_id)
+        rows = list(upserted)
+        superseded = [row for row in rows if row.superseded_by is not None]
+        if superseded:
+            rows = [row for row in rows if row.superseded_by is None]
+            deleted = [*deleted, *(row.id for row in superseded)]
         if deleted:
             engine.remove(list(deleted))
             for memory_id in deleted:
                 self._applied.pop(memory_id, None)
-        rows = list(upserted)
+        if superseded:
+            self._applied.update((row.id, row.version) for row in superseded)
         if rows:
             engine.upsert([entry_from_row(row) for row in rows])
             self._applied.update((row.id, row.version) for row in rows)

@@ -109,6 +109,8 @@ class MemoryRead(BaseModel):
     strength: float
     tier: str
     version: int
+    superseded_by: uuid.UUID | None = None
+    """Set when the lifecycle consolidated this memory into another (which search returns)."""
 
     @classmethod
     def of(cls, row: Memory) -> MemoryRead:
@@ -129,6 +131,7 @@ class MemoryRead(BaseModel):
             strength=row.strength,
             tier=row.tier,
             version=row.version,
+            superseded_by=row.superseded_by,
         )
 
 
@@ -157,6 +160,24 @@ class MemoryEventRead(BaseModel):
 class MemoryHistory(BaseModel):
     memory_id: uuid.UUID
     events: list[MemoryEventRead]
+
+
+class MemoryLinkRead(BaseModel):
+    """``consolidates``: ``memory_id`` merged ``other_id``. ``contradicts``: ``memory_id`` (newer)
+    states another value for the same entity and attribute than ``other_id`` (older)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    relation: str
+    memory_id: uuid.UUID
+    other_id: uuid.UUID
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class MemoryLinks(BaseModel):
+    memory_id: uuid.UUID
+    links: list[MemoryLinkRead]
 
 
 class SearchRequest(Strict):

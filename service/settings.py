@@ -39,6 +39,8 @@ class LifecycleSettings(BaseModel):
     """Run the lifecycle job inside ``mnemonix serve`` on a schedule."""
     interval_seconds: float = Field(3600.0, gt=0)
     batch_size: int = Field(500, ge=1)
+    pause_seconds: float = Field(0.0, ge=0)
+    """Pause between batches, so a long run leaves the database and CPU to the API."""
 
 
 class Settings(BaseSettings):

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from service.admin.lifecycle import router as lifecycle_router
 from service.admin.stats import router as stats_router
 from service.admin.tenants import router as tenants_router
 from service.admin.transfer import router as transfer_router
-
-# --- lifecycle runs (service/admin/lifecycle.py): import its router here -----------------
-# from service.admin.lifecycle import router as lifecycle_router
-# ------------------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/v1/admin")
 router.include_router(stats_router)
 router.include_router(tenants_router)
 router.include_router(transfer_router)
-# --- lifecycle runs: include its router here ----------------------------------------------
-# router.include_router(lifecycle_router)
-# ------------------------------------------------------------------------------------------
+router.include_router(lifecycle_router)

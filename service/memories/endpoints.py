@@ -15,6 +15,8 @@ from service.schemas import (
     MemoryCreate,
     MemoryEventRead,
     MemoryHistory,
+    MemoryLinkRead,
+    MemoryLinks,
     MemoryPage,
     MemoryRead,
     MemoryUpdate,
@@ -101,6 +103,13 @@ def memory_history(memory_id: uuid.UUID, principal: Tenant, state: State) -> Mem
     return MemoryHistory(
         memory_id=memory_id, events=[MemoryEventRead.model_validate(e) for e in events]
     )
+
+
+@router.get("/{memory_id}/links", response_model=MemoryLinks)
+def memory_links(memory_id: uuid.UUID, principal: Tenant, state: State) -> MemoryLinks:
+    """What the lifecycle linked to this memory: consolidations and contradictions, newest first."""
+    rows = service.links(state, tenant_id=principal.tenant_id, memory_id=memory_id)
+    return MemoryLinks(memory_id=memory_id, links=[MemoryLinkRead.model_validate(r) for r in rows])
 
 
 def _metadata_filter(raw: str | None) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -13,19 +12,16 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from lifecycle.merge import dissolve
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, InvalidInput, NotFound
-from storage.models import Memory, MemoryEvent
+from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.quantization import encode
-from storage.records import MemoryFilter, PageCursor
-from storage.repositories import MemoryRepository
+from storage.records import MemoryFilter, PageCursor, content_hash
+from storage.repositories import LinkRepository, MemoryRepository
 from storage.types import utcnow
-
-
-def content_hash(content: str) -> str:
-    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _embed(state: AppState, texts: Sequence[str]) -> list[tuple[bytes, float]]:
@@ -94,6 +90,8 @@ def update_memory(
     state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID, patch: MemoryUpdate
 ) -> Memory:
     fields = patch.model_dump(exclude_unset=True, exclude={"version"})
+    restored: list[Memory] = []
+    removed: list[uuid.UUID] = []
     if any(fields.get(name) is None for name in fields):
         raise InvalidInput("Fields may be omitted but not set to null.")
     code = _embed(state, [patch.content])[0] if patch.content is not None else None
@@ -108,6 +106,10 @@ def update_memory(
                     f"Memory {memory_id} is at version {row.version}, not {patch.version}.",
                     current_version=row.version,
                 )
+            if "content" in fields and fields["content"] != row.content:
+                # the old text may live on in a consolidated memory: undo that first
+                undone = dissolve(session, row, keep_row=True)
+                restored, removed = undone.restored, undone.removed
             changes: dict[str, Any] = {}
             for name, value in fields.items():
                 attr = "meta" if name == "metadata" else name
@@ -128,7 +130,7 @@ def update_memory(
             repo.add_event(memory=row, event="updated", changes=changes)
     except StaleDataError as exc:
         raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
-    state.indexes.apply(tenant_id, upserted=[row])
+    state.indexes.apply(tenant_id, upserted=[*restored, row], deleted=removed)
     return row
 
 
@@ -139,10 +141,11 @@ def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID
         row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
         if row is None:
             raise NotFound(f"No memory {memory_id}.")
+        undone = dissolve(session, row, keep_row=False)  # sources of a consolidation come back
         repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
         repo.add_event(memory=row, event="deleted", changes={})
         repo.delete(row)
-    state.indexes.apply(tenant_id, deleted=[memory_id])
+    state.indexes.apply(tenant_id, upserted=undone.restored, deleted=[*undone.removed, memory_id])
 
 
 def history(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:
@@ -183,3 +186,11 @@ def decode_cursor(token: str) -> PageCursor:
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def links(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryLink]:
+    """Consolidation and contradiction links from or to a memory, newest first."""
+    with state.sessions() as session:
+        if MemoryRepository(session).get(tenant_id=tenant_id, memory_id=memory_id) is None:
+            raise NotFound(f"No memory {memory_id}.")
+        return LinkRepository(session).for_memory(tenant_id=tenant_id, memory_id=memory_id)

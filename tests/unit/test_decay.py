@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lifecycle.decay import TIERS, DecayPolicy, reinforce, retention, strength, tier_for
+from lifecycle.decay import (
+    TIERS,
+    DecayPolicy,
+    importance_floor,
+    reinforce,
+    retention,
+    strength,
+    tier_for,
+)
 
 policy = DecayPolicy()
 days = st.floats(0, 3650, allow_nan=False)
@@ -31,9 +39,11 @@ def test_reinforcement_never_lowers_strength(t: float, s: float, later: float) -
 @given(days, stabilities, importance)
 def test_pinned_never_decays_and_importance_is_a_floor(t: float, s: float, imp: float) -> None:
     assert strength(t, s, importance=imp, pinned=True, policy=policy) == 1.0
-    assert (
-        strength(t, s, importance=imp, pinned=False, policy=policy) >= policy.importance_floor * imp
+    assert strength(t, s, importance=imp, pinned=False, policy=policy) >= importance_floor(
+        imp, policy
     )
+    assert importance_floor(0.5, policy) == 0.0  # the default importance lets a memory fade
+    assert importance_floor(1.0, policy) == policy.importance_floor
 
 
 def test_half_life_and_tiers_step_down_in_order() -> None:

@@ -1,0 +1,235 @@
+"""The lifecycle job: one run decays and compresses every memory, then consolidates
+near-duplicates and flags contradictions, tenant by tenant under each tenant's policy.
+
+- **One runner at a time** across processes: the run holds ``storage.locks.runner_lock``
+  (PostgreSQL advisory lock / SQLite lease). A run that cannot take it is recorded as
+  ``skipped`` and does nothing.
+- **Recorded**: a ``lifecycle_run`` row from the start (``running``), updated after every
+  batch in the batch's own transaction (cursor + report), closed as ``completed`` or
+  ``failed``; a dry run computes the same report and rolls every change back.
+- **Resumable**: a run that finds one left ``running`` (its process died; the lock is free)
+  marks it ``interrupted`` and picks up from its cursor, wrapping round to cover the rest.
+- **Batched and throttled**: ``batch_size`` memories per transaction, ``pause_seconds``
+  between batches so the API keeps the database and CPU it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
+from lifecycle.policy import TenantPolicy, policy_from_mapping
+from lifecycle.runner import RunReport, decay_rows
+from storage.db import unit_of_work
+from storage.locks import RunnerLock
+from storage.models import LifecycleRun, Memory, Tenant
+from storage.repositories import LifecycleRunRepository
+from storage.types import utcnow
+
+logger = logging.getLogger("mnemonix.lifecycle")
+Embed = Callable[[Sequence[str]], np.ndarray]
+Key = tuple[uuid.UUID, uuid.UUID]
+
+
+class LockLost(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    now: datetime
+    tenant: str | None = None
+    dry_run: bool = False
+    trigger: str = "manual"
+    batch_size: int = 500
+    pause_seconds: float = 0.0
+    runner: str = ""
+
+
+def _policies(session: Session, tenant: str | None) -> dict[uuid.UUID, tuple[str, TenantPolicy]]:
+    stmt = select(Tenant).order_by(Tenant.id)
+    if tenant is not None:
+        stmt = stmt.where(Tenant.name == tenant)
+    out = {}
+    for row in session.scalars(stmt):
+        try:
+            policy = policy_from_mapping(row.policy)
+        except ValueError:
+            logger.warning("tenant %s has an invalid lifecycle policy; using defaults", row.name)
+            policy = TenantPolicy()
+        out[row.id] = (row.name, policy)
+    return out
+
+
+def _parse_cursor(cursor: str | None) -> Key | None:
+    if not cursor:
+        return None
+    tenant, _, memory = cursor.partition("/")
+    try:
+        return uuid.UUID(tenant), uuid.UUID(memory)
+    except ValueError:
+        return None
+
+
+def _batch(
+    session: Session, tenants: list[uuid.UUID], after: Key | None, until: Key | None, size: int
+) -> list[Memory]:
+    key = tuple_(Memory.tenant_id, Memory.id)
+    stmt = select(Memory).where(Memory.tenant_id.in_(tenants), Memory.superseded_by.is_(None))
+    if after is not None:
+        stmt = stmt.where(key > tuple_(*after))
+    if until is not None:
+        stmt = stmt.where(key <= tuple_(*until))
+    return list(session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    run_id: uuid.UUID,
+    status: str,
+    report: dict[str, Any],
+    error: str | None,
+) -> LifecycleRun:
+    with unit_of_work(sessions) as session:
+        run = LifecycleRunRepository(session).get(run_id)
+        assert run is not None
+        run.status, run.report, run.error = status, report, error
+        run.finished_at = run.heartbeat_at = utcnow()
+        session.flush()
+        session.expunge(run)
+    return run
+
+
+def run_job(
+    sessions: sessionmaker[Session],
+    lock: RunnerLock,
+    config: JobConfig,
+    *,
+    embed: Embed | None = None,
+) -> LifecycleRun:
+    """Run the lifecycle once; returns the recorded run (``skipped`` if another runner works)."""
+    if not lock.acquire():
+        with unit_of_work(sessions) as session:
+            run = LifecycleRunRepository(session).add(
+                LifecycleRun(
+                    tenant=config.tenant,
+                    status="skipped",
+                    dry_run=config.dry_run,
+                    trigger=config.trigger,
+                    runner=config.runner,
+                    clock=config.now,
+                    finished_at=utcnow(),
+                    report={},
+                    error="another lifecycle runner holds the lock",
+                )
+            )
+            session.expunge(run)
+        return run
+    try:
+        return _locked_run(sessions, lock, config, embed)
+    finally:
+        lock.release()
+
+
+def _locked_run(
+    sessions: sessionmaker[Session], lock: RunnerLock, config: JobConfig, embed: Embed | None
+) -> LifecycleRun:
+    with unit_of_work(sessions) as session:
+        runs = LifecycleRunRepository(session)
+        runs.interrupt_running()
+        previous = None if config.dry_run else runs.resumable(tenant=config.tenant)
+        resume = _parse_cursor(previous.cursor) if previous else None
+        policies = _policies(session, config.tenant)
+        run = runs.add(
+            LifecycleRun(
+                tenant=config.tenant,
+                status="running",
+                dry_run=config.dry_run,
+                trigger=config.trigger,
+                runner=config.runner,
+                clock=config.now,
+                report={"resumed_from": str(previous.id) if resume and previous else None},
+            )
+        )
+        run_id = run.id
+    report = RunReport()
+    extra: dict[str, Any] = {"resumed_from": str(previous.id) if resume and previous else None}
+    started = time.perf_counter()
+    try:
+        if config.tenant is not None and not policies:
+            raise ValueError(f"no tenant named {config.tenant!r}")
+        tenants = list(policies)
+        decay_policies = {tid: p.decay for tid, (_, p) in policies.items()}
+        segments: list[tuple[Key | None, Key | None]] = (
+            [(resume, None), (None, resume)] if resume else [(None, None)]
+        )
+        for after, until in segments:
+            while True:
+                if not lock.renew():
+                    raise LockLost("the lifecycle lock was lost; stopping")
+                try:
+                    with unit_of_work(sessions) as session:
+                        rows = _batch(session, tenants, after, until, config.batch_size)
+                        if not rows:
+                            break
+                        after = (rows[-1].tenant_id, rows[-1].id)
+                        decay_rows(
+                            session,
+                            rows,
+                            now=config.now,
+                            policies=decay_policies,
+                            embed=embed,
+                            record=not config.dry_run,
+                            report=report,
+                        )
+                        if config.dry_run:
+                            session.rollback()
+                        else:
+                            LifecycleRunRepository(session).progress(
+                                run_id,
+                                cursor=f"{after[0]}/{after[1]}",
+                                report=report.as_dict() | extra,
+                            )
+                except StaleDataError:
+                    report.skipped_conflicts += config.batch_size
+                if config.pause_seconds:
+                    time.sleep(config.pause_seconds)
+        merges = MergeReport()
+        for tenant_id, (_, policy) in policies.items():
+            if policy.consolidation.enabled:
+                consolidate_tenant(
+                    sessions,
+                    tenant_id,
+                    policy.consolidation,
+                    now=config.now,
+                    embed=embed,
+                    dry_run=config.dry_run,
+                    report=merges,
+                )
+            if policy.contradictions:
+                flag_contradictions(sessions, tenant_id, dry_run=config.dry_run, report=merges)
+            lock.renew()
+        report.consolidated, report.merged = merges.consolidated, merges.merged
+        report.contradictions = merges.contradictions
+        report.skipped_conflicts += merges.skipped_conflicts
+        report.bytes_after += merges.bytes_delta
+        extra["merges"] = merges.merges
+        extra["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return _finish(sessions, run_id, "completed", report.as_dict() | extra, None)
+    except Exception as exc:
+        extra["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        _finish(
+            sessions, run_id, "failed", report.as_dict() | extra, f"{type(exc).__name__}: {exc}"
+        )
+        raise
