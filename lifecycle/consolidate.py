@@ -3,8 +3,10 @@
 Two memories of one scope are near-duplicates when **both** hold (never cosine alone):
 
     cos(v_a, v_b) >= min_cosine        and        |W_a ∩ W_b| / |W_a ∪ W_b| >= min_token_overlap
+                                       and        N_a = N_b
 
-where ``W`` is the set of lower-cased words. Clusters are formed greedily, oldest memory
+where ``W`` is the set of lower-cased words and ``N`` the set of numbers in it (so "room 12"
+and "room 14", or two dated entries of a template, are never merged). Clusters are formed greedily, oldest memory
 first: a cluster is a seed and every still-free memory that is a near-duplicate *of the seed*
 (no chaining through intermediates, so a cluster cannot drift).
 
@@ -27,6 +29,10 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 def words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
+
+
+def _numbers(word_set: set[str]) -> set[str]:
+    return {w for w in word_set if any(c.isdigit() for c in w)}
 
 
 def token_overlap(a: set[str], b: set[str]) -> float:
@@ -62,7 +68,8 @@ def clusters(
             other = int(other)
             if other == seed or taken[other]:
                 continue
-            if token_overlap(word_sets[seed], word_sets[other]) >= min_overlap:
+            a, b = word_sets[seed], word_sets[other]
+            if token_overlap(a, b) >= min_overlap and _numbers(a) == _numbers(b):
                 group.append(other)
         if len(group) > 1:
             taken[group] = True

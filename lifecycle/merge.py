@@ -142,9 +142,8 @@ def _merge(
         importance=max(r.importance for r in rows),
         pinned=any(r.pinned for r in rows),
         access_count=sum(r.access_count for r in rows),
-        last_accessed_at=max(
-            (r.last_accessed_at for r in rows if r.last_accessed_at), default=None
-        ),
+        # it inherits its sources' age: the forgetting curve runs from their latest activity
+        last_accessed_at=max(r.last_accessed_at or r.created_at for r in rows),
         strength=max(r.strength for r in rows),
         stability=max(r.stability for r in rows),
         tier=min((r.tier for r in rows), key=TIERS.index),

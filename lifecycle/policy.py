@@ -3,7 +3,7 @@
 ```json
 {"half_life_days": 30, "growth": 2.0, "importance_floor": 0.5,
  "tiers": {"hot": 0.5, "warm": 0.25, "cold": 0.1},
- "consolidation": {"enabled": true, "min_cosine": 0.9, "min_token_overlap": 0.6,
+ "consolidation": {"enabled": true, "min_cosine": 0.9, "min_token_overlap": 0.8,
                    "include_pinned": false, "max_group": 20000},
  "contradictions": true}
 ```
@@ -27,7 +27,7 @@ class ConsolidationPolicy:
     enabled: bool = True
     min_cosine: float = 0.9
     """Cosine similarity of the two embeddings (both tests must pass, never cosine alone)."""
-    min_token_overlap: float = 0.6
+    min_token_overlap: float = 0.8
     """Jaccard overlap of the two memories' word sets."""
     include_pinned: bool = False
     max_group: int = 20_000
@@ -79,7 +79,7 @@ def policy_from_mapping(data: Mapping[str, Any] | None) -> TenantPolicy:
         enabled=bool(merge.get("enabled", True)),
         min_cosine=_bounded("consolidation.min_cosine", merge.get("min_cosine", 0.9), 0.5, 1),
         min_token_overlap=_bounded(
-            "consolidation.min_token_overlap", merge.get("min_token_overlap", 0.6), 0.1, 1
+            "consolidation.min_token_overlap", merge.get("min_token_overlap", 0.8), 0.1, 1
         ),
         include_pinned=bool(merge.get("include_pinned", False)),
         max_group=int(
