@@ -1,5 +1,16 @@
 """Python client for the Mnemonix agent memory service."""
 
+from mnemonix_client.admin import Admin, AsyncAdmin
+from mnemonix_client.admin_models import (
+    ApiKey,
+    CreatedApiKey,
+    ExportedMemory,
+    ImportResult,
+    LifecycleRun,
+    ReindexResult,
+    Stats,
+    Tenant,
+)
 from mnemonix_client.async_client import AsyncMnemonix
 from mnemonix_client.client import Mnemonix
 from mnemonix_client.exceptions import (
@@ -19,10 +30,17 @@ from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchHit, S
 
 __all__ = [
     "APIError",
+    "Admin",
+    "ApiKey",
+    "AsyncAdmin",
     "AsyncMnemonix",
     "BadRequest",
     "Conflict",
+    "CreatedApiKey",
+    "ExportedMemory",
     "Forbidden",
+    "ImportResult",
+    "LifecycleRun",
     "Memory",
     "MemoryEvent",
     "MemoryPage",
@@ -30,9 +48,12 @@ __all__ = [
     "MnemonixError",
     "NotFound",
     "RateLimited",
+    "ReindexResult",
     "SearchHit",
     "SearchResult",
     "ServerError",
+    "Stats",
+    "Tenant",
     "TransportError",
     "Unauthorized",
     "ValidationFailed",

@@ -51,11 +51,19 @@ class BaseClient:
         self._headers = {"Authorization": f"Bearer {key}", "User-Agent": "mnemonix-client/0.1"}
 
     def _request_kwargs(
-        self, json_body: Any = None, params: Mapping[str, Any] | None = None
+        self,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if json_body is not None:
             kwargs["json"] = _clean(json_body)
+        if content is not None:
+            kwargs["content"] = content
+            kwargs["headers"] = {"Content-Type": content_type or "application/octet-stream"}
         if params:
             clean = {}
             for key, value in params.items():

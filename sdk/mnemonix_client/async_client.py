@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from mnemonix_client._base import BaseClient
+from mnemonix_client.admin import AsyncAdmin
 from mnemonix_client.exceptions import TransportError
 from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchResult
 
@@ -25,6 +26,7 @@ class AsyncMnemonix(BaseClient):
             base_url=self.base_url, headers=self._headers, timeout=self.timeout, transport=transport
         )
         self.memories = AsyncMemories(self)
+        self.admin = AsyncAdmin(self)
 
     async def __aenter__(self) -> AsyncMnemonix:
         return self
@@ -43,13 +45,19 @@ class AsyncMnemonix(BaseClient):
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         retry_post: bool = False,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> Any:
         attempt = 0
         while True:
             response: httpx.Response | None = None
             try:
                 response = await self._http.request(
-                    method, path, **self._request_kwargs(json, params)
+                    method,
+                    path,
+                    **self._request_kwargs(
+                        json, params, content=content, content_type=content_type
+                    ),
                 )
             except httpx.TransportError as exc:
                 if not self._should_retry(method, attempt, None, retry_post):
@@ -59,6 +67,19 @@ class AsyncMnemonix(BaseClient):
                     return self._parse(response)
             await asyncio.sleep(self._delay(attempt, response))
             attempt += 1
+
+    async def stream_lines(self, method: str, path: str) -> AsyncIterator[bytes]:
+        """A streamed response's lines (not retried: a stream may be half consumed)."""
+        try:
+            async with self._http.stream(method, path) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    self._parse(response)
+                async for line in response.aiter_lines():
+                    if line:
+                        yield line.encode()
+        except httpx.TransportError as exc:
+            raise TransportError(str(exc)) from exc
 
     async def search(self, query: str, **options: Any) -> SearchResult:
         """Same parameters as ``Mnemonix.search``."""

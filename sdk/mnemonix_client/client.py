@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from mnemonix_client._base import BaseClient
+from mnemonix_client.admin import Admin
 from mnemonix_client.exceptions import TransportError
 from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchResult
 
@@ -31,6 +32,8 @@ class Mnemonix(BaseClient):
             base_url=self.base_url, headers=self._headers, timeout=self.timeout, transport=transport
         )
         self.memories = Memories(self)
+        self.admin = Admin(self)
+        """The admin API; needs the admin key as ``api_key``."""
 
     def __enter__(self) -> Mnemonix:
         return self
@@ -49,12 +52,20 @@ class Mnemonix(BaseClient):
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         retry_post: bool = False,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> Any:
         attempt = 0
         while True:
             response: httpx.Response | None = None
             try:
-                response = self._http.request(method, path, **self._request_kwargs(json, params))
+                response = self._http.request(
+                    method,
+                    path,
+                    **self._request_kwargs(
+                        json, params, content=content, content_type=content_type
+                    ),
+                )
             except httpx.TransportError as exc:
                 if not self._should_retry(method, attempt, None, retry_post):
                     raise TransportError(str(exc)) from exc
@@ -63,6 +74,19 @@ class Mnemonix(BaseClient):
                     return self._parse(response)
             time.sleep(self._delay(attempt, response))
             attempt += 1
+
+    def stream_lines(self, method: str, path: str) -> Iterator[bytes]:
+        """A streamed response's lines (not retried: a stream may be half consumed)."""
+        try:
+            with self._http.stream(method, path) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._parse(response)
+                for line in response.iter_lines():
+                    if line:
+                        yield line.encode()
+        except httpx.TransportError as exc:
+            raise TransportError(str(exc)) from exc
 
     def search(
         self,

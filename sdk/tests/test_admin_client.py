@@ -1,0 +1,161 @@
+"""``client.admin`` against the app in-process (sync and async), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from mnemonix_client import (
+    AsyncMnemonix,
+    Conflict,
+    ExportedMemory,
+    Forbidden,
+    LifecycleRun,
+    Mnemonix,
+    Unauthorized,
+    ValidationFailed,
+)
+from sdk.tests.test_client import InProcess
+from tests.helpers import ADMIN_KEY
+
+
+def _client(client: TestClient, key: str) -> Mnemonix:
+    return Mnemonix(api_key=key, base_url="http://testserver", transport=InProcess(client))
+
+
+def test_admin_round_trip(app_client: tuple[TestClient, str], tmp_path: Path) -> None:
+    client, tenant_key = app_client
+    with _client(client, ADMIN_KEY) as admin_client:
+        admin = admin_client.admin
+        tenant = admin.create_tenant("initech")
+        assert tenant.name == "initech" and tenant.memories == 0
+        with pytest.raises(Conflict):
+            admin.create_tenant("initech")
+        key = admin.create_key("initech", name="app")
+        assert key.key.startswith(key.prefix)
+        assert [k.id for k in admin.list_keys("initech")] == [key.id]
+        assert "key" not in admin.list_keys("initech")[0].model_dump()
+
+        with _client(client, key.key) as mx:
+            mx.memories.add_many(
+                [{"content": f"TPS report {i}", "user_id": "peter"} for i in range(5)]
+            )
+            assert mx.search("TPS report").results
+            with pytest.raises(Forbidden):
+                mx.admin.stats()
+
+        stats = admin.stats()
+        assert {t.name: t.memories for t in stats.tenants}["initech"] == 5
+        assert stats.totals.memories == 5 and stats.indexes["keyword"].entries == 5
+        assert stats.channels["semantic"].searches == 1
+        assert {t.name for t in admin.list_tenants()} == {"initech", "sdk"}
+        assert admin.reindex("initech").memories == 5
+        assert admin.reindex().tenants
+
+        exported = list(admin.iter_export("initech"))
+        assert len(exported) == 5 and all(isinstance(m, ExportedMemory) for m in exported)
+        assert [str(m.id) for m in exported] == sorted(str(m.id) for m in exported)
+        path = tmp_path / "initech.jsonl"
+        assert admin.export("initech", path) == 5
+        buffer = io.BytesIO()
+        admin.export("initech", buffer)
+        assert buffer.getvalue() == path.read_bytes()
+
+        assert admin.import_("initech", path, on_conflict="skip").skipped == 5
+        with pytest.raises(Conflict):
+            admin.import_("initech", path)
+        copies = [m.model_copy(update={"id": uuid.uuid4()}) for m in exported]
+        result = admin.import_("copy", copies, create_tenant=True)
+        assert result.imported == 5 and result.skipped == 0
+        copied = {m.id: m.content for m in admin.iter_export("copy")}
+        assert copied == {m.id: m.content for m in copies}
+        bad = json.dumps({**json.loads(path.read_bytes().splitlines()[0]), "id": "nope"})
+        with pytest.raises(ValidationFailed) as invalid:
+            admin.import_("copy", [bad])
+        assert invalid.value.problem["line"] == 1
+
+        admin.revoke_key(key.id)
+        assert admin.list_keys("initech")[0].revoked_at is not None
+        with _client(client, key.key) as mx, pytest.raises(Unauthorized):
+            mx.memories.list()
+
+
+def test_async_admin(app_client: tuple[TestClient, str]) -> None:
+    client, _ = app_client
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=client.app)
+        async with AsyncMnemonix(
+            api_key=ADMIN_KEY, base_url="http://testserver", transport=transport
+        ) as mx:
+            await mx.admin.create_tenant("hooli")
+            key = await mx.admin.create_key("hooli")
+            assert [k.id for k in await mx.admin.list_keys("hooli")] == [key.id]
+            async with AsyncMnemonix(
+                api_key=key.key, base_url="http://testserver", transport=transport
+            ) as tenant:
+                await tenant.memories.add("Gavin likes boxes")
+            exported = [m async for m in mx.admin.iter_export("hooli")]
+            assert [m.content for m in exported] == ["Gavin likes boxes"]
+            buffer = io.BytesIO()
+            assert await mx.admin.export("hooli", buffer) == 1
+            skipped = await mx.admin.import_("hooli", buffer.getvalue(), on_conflict="skip")
+            assert skipped.skipped == 1
+            assert (await mx.admin.stats()).totals.memories == 1
+            assert (await mx.admin.reindex("hooli")).memories == 1
+            assert "hooli" in {t.name for t in await mx.admin.list_tenants()}
+            await mx.admin.revoke_key(key.id)
+
+    asyncio.run(scenario())
+
+
+RUN = {
+    "id": "7b0c1a64-8a3e-4c51-9a55-1c9e0f1d2e3f",
+    "status": "completed",
+    "dry_run": True,
+    "tenant": None,
+    "started_at": "2026-01-01T00:00:00Z",
+    "finished_at": "2026-01-01T00:00:02Z",
+    "duration_ms": 2000.0,
+    "examined": 10,
+    "changed": 3,
+    "moves": {"hot->warm": 3},
+    "merged": 0,
+    "contradictions": 1,
+    "bytes_before": 3840,
+    "bytes_after": 3840,
+    "error": None,
+    "trigger": "admin",  # extra fields are kept
+}
+
+
+def test_lifecycle_runs_paths_and_models() -> None:
+    seen: list[tuple[str, str, bytes]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, str(request.url), request.read()))
+        if request.method == "POST":
+            return httpx.Response(201, json=RUN)
+        if request.url.path.endswith("/runs"):
+            return httpx.Response(200, json={"items": [RUN]})
+        return httpx.Response(200, json=RUN)
+
+    with Mnemonix(
+        api_key="admin", base_url="http://x", transport=httpx.MockTransport(handler)
+    ) as mx:
+        run = mx.admin.start_run(dry_run=True)
+        assert isinstance(run, LifecycleRun) and run.moves == {"hot->warm": 3}
+        assert run.model_dump()["trigger"] == "admin"
+        assert [r.id for r in mx.admin.list_runs(limit=5, tenant="acme")] == [run.id]
+        assert mx.admin.get_run(run.id).status == "completed"
+    assert seen[0][:2] == ("POST", "http://x/v1/admin/lifecycle/runs")
+    assert json.loads(seen[0][2]) == {"dry_run": True}
+    assert seen[1][1] == "http://x/v1/admin/lifecycle/runs?limit=5&tenant=acme"
+    assert seen[2][1] == f"http://x/v1/admin/lifecycle/runs/{RUN['id']}"
