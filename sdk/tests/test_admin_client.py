@@ -159,3 +159,13 @@ def test_lifecycle_runs_paths_and_models() -> None:
     assert json.loads(seen[0][2]) == {"dry_run": True}
     assert seen[1][1] == "http://x/v1/admin/lifecycle/runs?limit=5&tenant=acme"
     assert seen[2][1] == f"http://x/v1/admin/lifecycle/runs/{RUN['id']}"
+
+
+def test_lifecycle_runs_in_process(app_client: tuple[TestClient, str]) -> None:
+    client, _ = app_client
+    with _client(client, ADMIN_KEY) as mx:
+        run = mx.admin.start_run(dry_run=True, tenant="sdk")
+        assert run.dry_run and run.tenant == "sdk" and run.status == "completed"
+        assert run.id in [r.id for r in mx.admin.list_runs(tenant="sdk")]
+        assert mx.admin.get_run(run.id).id == run.id
+        assert mx.admin.stats().lifecycle.runs[0].id == run.id
