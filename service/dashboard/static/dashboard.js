@@ -8,6 +8,7 @@
   const TIER_ORDER = ["hot", "warm", "cold", "archived"];
   const CHANNEL_ORDER = ["semantic", "keyword", "graph", "temporal"];
   const SVG_NS = "http://www.w3.org/2000/svg";
+  const RUN_LIMIT = 100;
 
   const $ = (id) => document.getElementById(id);
   let adminKey = sessionStorage.getItem(KEY_STORAGE) || "";
@@ -172,7 +173,7 @@
     $("metric-searches").textContent = fmtInt(searches);
     $("metric-searches-sub").textContent = `${healthy}/${Object.keys(channels).length} channels healthy`;
     const runList = runs || (stats.lifecycle || {}).runs || [];
-    $("metric-runs").textContent = fmtInt(runList.length);
+    $("metric-runs").textContent = fmtInt(runList.length) + (runList.length >= RUN_LIMIT ? "+" : "");
     const last = runList[0];
     $("metric-runs-sub").textContent = last ? `last ${fmtTime(last.started_at)}` : "none yet";
   }
@@ -263,6 +264,7 @@
           c.healthy === undefined
             ? el("span", { class: "badge", text: "n/a" })
             : el("span", { class: `badge ${c.healthy ? "ok" : "bad"}`, text: c.healthy ? "healthy" : "down" });
+        if (num(c.failures) > 0) status.title = `${fmtInt(c.failures)} failed or late searches`;
         return el(
           "tr",
           { "data-channel": name },
@@ -338,7 +340,12 @@
           { "data-run": run.id, class: run.id === lastRunId ? "fresh" : undefined },
           el("td", { text: fmtTime(run.started_at) }),
           el("td", { text: tenantName(run) }),
-          el("td", {}, el("span", { class: `badge ${run.dry_run ? "dry" : "applied"}`, text: run.dry_run ? "dry run" : "applied" })),
+          el(
+            "td",
+            {},
+            el("span", { class: `badge ${run.dry_run ? "dry" : "applied"}`, text: run.dry_run ? "dry run" : "applied" }),
+            run.trigger ? el("div", { class: "muted small", text: `by ${run.trigger}` }) : null,
+          ),
           el("td", {}, status),
           el("td", { class: "num", text: fmtInt(run.examined) }),
           el("td", { class: "num", text: fmtInt(run.changed) }),
@@ -359,7 +366,7 @@
     const [stats, tenants, runs] = await Promise.allSettled([
       api("GET", "/v1/admin/stats"),
       api("GET", "/v1/admin/tenants"),
-      api("GET", "/v1/admin/lifecycle/runs"),
+      api("GET", `/v1/admin/lifecycle/runs?limit=${RUN_LIMIT}`),
     ]);
     const failures = [stats, tenants, runs].filter((r) => r.status === "rejected").map((r) => r.reason);
     const denied = failures.find((e) => e.status === 401 || e.status === 403);
@@ -457,6 +464,10 @@
       metaChildren.push(el("span", { class: "badge bad", text: `${name} missing: ${reason}` }));
     }
     meta.replaceChildren(...metaChildren);
+    if (!response.results.length) {
+      $("pg-results").replaceChildren(el("li", { class: "muted empty", text: "No memory matched this query." }));
+      return;
+    }
 
     $("pg-results").replaceChildren(
       ...response.results.map((hit, i) => {
