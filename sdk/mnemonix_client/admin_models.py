@@ -116,6 +116,13 @@ class ExportedEmbedding(_Model):
     """base64 of the quantized code."""
 
 
+class ExportedLink(_Model):
+    other_id: uuid.UUID
+    relation: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
 class ExportedMemory(_Model):
     """One line of a tenant export (the format is in the server's docs/admin.md)."""
 
@@ -138,3 +145,4 @@ class ExportedMemory(_Model):
     version: int
     superseded_by: uuid.UUID | None = None
     embedding: ExportedEmbedding | None = None
+    links: list[ExportedLink] = Field(default_factory=list)

@@ -3,8 +3,8 @@
 Everything SQL holds about a memory travels, so an import recreates it exactly: id, text,
 scope, metadata, timestamps, importance, pinned, access counts, the lifecycle fields and
 the quantized embedding (base64 of the stored code, with its model, dimension, bits and
-scale), so the indexes rebuild without re-embedding. Not carried: the tenant (an import
-names its target), ``content_hash`` (derived), history and lifecycle links.
+scale), so the indexes rebuild without re-embedding, and the lifecycle links it holds.
+Not carried: the tenant (an import names its target), ``content_hash`` (derived), history.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterable
-from typing import Annotated, Literal
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
 from service.schemas import Content, Metadata, ScopeId, Strict, Timestamp
 from storage.errors import InvalidInput
-from storage.models import Memory
+from storage.models import Memory, MemoryLink
 from storage.quantization import code_bytes
 
 Tier = Literal["hot", "warm", "cold", "archived"]
@@ -47,6 +47,16 @@ class EmbeddingExport(Strict):
         return raw
 
 
+class LinkExport(Strict):
+    """A lifecycle link from this memory: ``consolidates`` (this memory merged ``other_id``)
+    or ``contradicts`` (this newer memory disagrees with ``other_id``)."""
+
+    other_id: uuid.UUID
+    relation: str = Field(min_length=1, max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict)
+    created_at: Timestamp
+
+
 class MemoryExport(Strict):
     id: uuid.UUID
     content: Content
@@ -67,9 +77,10 @@ class MemoryExport(Strict):
     version: Annotated[int, Field(ge=1)] = 1
     superseded_by: uuid.UUID | None = None
     embedding: EmbeddingExport | None = None
+    links: list[LinkExport] = Field(default_factory=list, max_length=1000)
 
     @classmethod
-    def of(cls, row: Memory) -> MemoryExport:
+    def of(cls, row: Memory, links: Sequence[MemoryLink] = ()) -> MemoryExport:
         embedding = None
         if row.embedding is not None and row.embedding_dim:
             embedding = EmbeddingExport(
@@ -99,11 +110,20 @@ class MemoryExport(Strict):
             version=row.version,
             superseded_by=row.superseded_by,
             embedding=embedding,
+            links=[
+                LinkExport(
+                    other_id=link.other_id,
+                    relation=link.relation,
+                    detail=link.detail or {},
+                    created_at=link.created_at,
+                )
+                for link in links
+            ],
         )
 
 
-def export_line(row: Memory) -> bytes:
-    return MemoryExport.of(row).model_dump_json().encode() + b"\n"
+def export_line(row: Memory, links: Sequence[MemoryLink] = ()) -> bytes:
+    return MemoryExport.of(row, links).model_dump_json().encode() + b"\n"
 
 
 def _problem_errors(exc: ValidationError) -> list[dict[str, object]]:
@@ -134,6 +154,9 @@ def parse_lines(lines: Iterable[bytes]) -> list[tuple[int, MemoryExport]]:
             ) from exc
         except ValueError as exc:
             raise InvalidInput(f"Line {number}: {exc}.", line=number) from exc
+        links = [(link.other_id, link.relation) for link in item.links]
+        if len(set(links)) != len(links):
+            raise InvalidInput(f"Line {number}: a link appears twice.", line=number)
         if item.id in seen:
             raise InvalidInput(
                 f"Line {number}: memory {item.id} already appears on line {seen[item.id]}.",
@@ -144,4 +167,4 @@ def parse_lines(lines: Iterable[bytes]) -> list[tuple[int, MemoryExport]]:
     return parsed
 
 
-__all__ = ["EmbeddingExport", "MemoryExport", "export_line", "parse_lines"]
+__all__ = ["EmbeddingExport", "LinkExport", "MemoryExport", "export_line", "parse_lines"]

@@ -15,7 +15,7 @@ from service.admin.transfer_format import MemoryExport, export_line
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
-from storage.models import Memory
+from storage.models import Memory, MemoryLink
 from storage.quantization import encode
 from storage.repositories import MemoryRepository, TenantRepository
 from storage.repositories.transfer import TransferRepository
@@ -34,12 +34,12 @@ def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
     after: uuid.UUID | None = None
     while True:
         with state.sessions() as session:
-            rows = TransferRepository(session).export_batch(
-                tenant_id, after=after, limit=EXPORT_BATCH
-            )
+            repo = TransferRepository(session)
+            rows = repo.export_batch(tenant_id, after=after, limit=EXPORT_BATCH)
+            links = repo.links_from([row.id for row in rows])
         if not rows:
             return
-        yield b"".join(export_line(row) for row in rows)
+        yield b"".join(export_line(row, links.get(row.id, ())) for row in rows)
         after = rows[-1].id
 
 
@@ -145,6 +145,20 @@ def import_memories(
             row.tenant_id = tenant.id
         try:
             TransferRepository(session).insert_exact([_columns(row) for row in rows])
+            TransferRepository(session).add_links(
+                [
+                    MemoryLink(
+                        tenant_id=tenant.id,
+                        memory_id=item.id,
+                        other_id=link.other_id,
+                        relation=link.relation,
+                        detail=link.detail,
+                        created_at=link.created_at,
+                    )
+                    for item in fresh
+                    for link in item.links
+                ]
+            )
         except IntegrityError as exc:  # a concurrent import took an id first
             raise Conflict("A memory of this import was stored concurrently; retry.") from exc
         history = MemoryRepository(session)

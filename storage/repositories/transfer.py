@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import Memory
+from storage.models import Memory, MemoryLink
 
 ID_CHUNK = 500
 
@@ -46,3 +46,17 @@ class TransferRepository:
             table = Memory.__table__
             assert isinstance(table, Table)
             self.session.execute(insert(table), [dict(r) for r in rows])
+
+    def links_from(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[MemoryLink]]:
+        """Lifecycle links (consolidation, contradiction) whose ``memory_id`` is in ``ids``."""
+        found: dict[uuid.UUID, list[MemoryLink]] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = list(ids[start : start + ID_CHUNK])
+            stmt = select(MemoryLink).where(MemoryLink.memory_id.in_(chunk)).order_by(MemoryLink.id)
+            for link in self.session.scalars(stmt):
+                found.setdefault(link.memory_id, []).append(link)
+        return found
+
+    def add_links(self, links: Sequence[MemoryLink]) -> None:
+        self.session.add_all(links)
+        self.session.flush()

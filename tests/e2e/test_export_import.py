@@ -14,7 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from service.app import create_app
+from storage.db import build_sessionmaker, unit_of_work
+from storage.models import Memory
 from storage.quantization import Code, decode, encode
+from storage.repositories import LinkRepository
 from tests.conftest import BACKENDS, create_database
 from tests.helpers import ADMIN_KEY, auth, test_settings
 
@@ -118,6 +121,16 @@ def _populate(client: TestClient, headers: dict[str, str], database_url: str) ->
                 "c": "Coffee beans from Ethiopia are Bob's favourite",
             },
         )
+    with unit_of_work(build_sessionmaker(engine)) as session:  # a lifecycle contradiction flag
+        newer = session.get(Memory, uuid.UUID(ids[7]))
+        assert newer is not None
+        LinkRepository(session).add(
+            tenant_id=newer.tenant_id,
+            memory_id=newer.id,
+            other_id=uuid.UUID(ids[5]),
+            relation="contradicts",
+            detail={"attribute": "drink"},
+        )
     engine.dispose()
     reindexed = client.post("/v1/admin/reindex", json={"tenant": "acme"}, headers=ADMIN)
     assert reindexed.status_code == 200 and reindexed.json()["memories"] == 7
@@ -167,6 +180,12 @@ def test_export_then_import_gives_identical_memories_and_search(
             expected = _ranked(source, source_key, body)
             assert expected, body
             assert _ranked(target, target_key, body) == expected, body
+
+        links = [source.get(f"/v1/memories/{i}/links", headers=source_key).json() for i in ids]
+        assert any(x["links"] for x in links)
+        assert [
+            target.get(f"/v1/memories/{i}/links", headers=target_key).json() for i in ids
+        ] == links
 
         history = target.get(f"/v1/memories/{ids[1]}/history", headers=target_key).json()
         assert [(e["event"], e["actor"], e["version"]) for e in history["events"]] == [
