@@ -124,6 +124,9 @@ def _populate(client: TestClient, headers: dict[str, str], database_url: str) ->
     with unit_of_work(build_sessionmaker(engine)) as session:  # a lifecycle contradiction flag
         newer = session.get(Memory, uuid.UUID(ids[7]))
         assert newer is not None
+        merged = session.get(Memory, uuid.UUID(ids[0]))  # as if consolidated into ids[1]
+        assert merged is not None
+        merged.superseded_by = uuid.UUID(ids[1])
         LinkRepository(session).add(
             tenant_id=newer.tenant_id,
             memory_id=newer.id,
@@ -133,7 +136,7 @@ def _populate(client: TestClient, headers: dict[str, str], database_url: str) ->
         )
     engine.dispose()
     reindexed = client.post("/v1/admin/reindex", json={"tenant": "acme"}, headers=ADMIN)
-    assert reindexed.status_code == 200 and reindexed.json()["memories"] == 7
+    assert reindexed.status_code == 200 and reindexed.json()["memories"] == 6  # one is superseded
     return [i for i in ids if i != ids[6]]
 
 
@@ -157,6 +160,7 @@ def test_export_then_import_gives_identical_memories_and_search(
         assert [line["id"] for line in lines] == sorted(line["id"] for line in lines)
         assert any(line["access_count"] > 0 for line in lines)
         assert {line["embedding"]["bits"] for line in lines} == {8, 4}
+        assert sum(line["superseded_by"] is not None for line in lines) == 1
 
         imported = target.post(
             "/v1/admin/tenants/acme/import?create_tenant=true",
