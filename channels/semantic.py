@@ -9,8 +9,11 @@ its true top-k.
 Coarse codes are noisier, so their scores are ranked by a lower confidence bound:
 ``score - margin[bits]``. With the margins below, a coarse copy never outranks an equally
 relevant 8-bit one because of quantization noise (``tests/unit/test_semantic_channel.py``).
-1-bit codes estimate cosine from the Hamming distance h over d bits as
-``cos(pi * h / d)`` (Charikar 2002).
+1-bit codes are searched in two steps ("binary with re-ranking"): a Hamming shortlist
+(``SHORTLIST`` x k) from FAISS, then an asymmetric estimate with the exact query,
+``BINARY_GAIN * (q . sign(x)) / sqrt(d)``, which ranks far better than the symmetric
+``cos(pi * h / d)`` (Charikar 2002): recall@10 against exact search 0.72 instead of 0.62 on
+MiniLM vectors of LoCoMo turns, max |error| 0.185 instead of 0.312.
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, t
 
 TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
 # Lower-confidence-bound margins per precision (cosine units): above the largest
-# |estimated - exact| cosine error measured over 400k query/vector pairs (4-bit: 0.065,
-# 1-bit: 0.296), so noise alone cannot lift a coarse copy over a fine one.
-MARGIN = {8: 0.0, 4: 0.07, 1: 0.32}
+# |estimated - exact| cosine error measured over 1M query/vector pairs of MiniLM vectors
+# (4-bit: 0.036-0.065; 1-bit asymmetric: 0.185), so noise alone cannot lift a coarse copy
+# over a fine one.
+MARGIN = {8: 0.0, 4: 0.07, 1: 0.19}
+# Least-squares gain of the asymmetric 1-bit estimate against exact cosine on MiniLM vectors.
+BINARY_GAIN = 1.195
+SHORTLIST = 8
 _RANGE = 0.35  # unit-norm MiniLM components stay inside [-0.35, 0.35]; rare outliers clip
 
 
@@ -167,14 +174,36 @@ class SemanticChannel:
         params: faiss.SearchParameters | None,
     ) -> tuple[KeyArray, FloatArray]:
         """Top-k ids and estimated cosines from one precision's index."""
-        probe = np.packbits(vector >= 0, axis=1) if bits == 1 else vector
-        if params is None:
-            distances, ids = index.search(probe, k)
-        else:
-            distances, ids = index.search(probe, k, params=params)
         if bits == 1:
-            return ids[0], np.cos(math.pi * distances[0].astype(np.float32) / self.dimension)
+            return self._search_binary(index, vector, k, params)
+        if params is None:
+            distances, ids = index.search(vector, k)
+        else:
+            distances, ids = index.search(vector, k, params=params)
         return ids[0], distances[0].astype(np.float32)
+
+    def _search_binary(
+        self,
+        index: faiss.IndexBinary,
+        vector: FloatArray,
+        k: int,
+        params: faiss.SearchParameters | None,
+    ) -> tuple[KeyArray, FloatArray]:
+        """Hamming shortlist, re-ranked by the asymmetric estimate with the float query."""
+        probe = np.packbits(vector >= 0, axis=1)
+        wide = min(max(k * SHORTLIST, 256), int(index.ntotal))
+        if params is None:
+            _, ids = index.search(probe, wide)
+        else:
+            _, ids = index.search(probe, wide, params=params)
+        ids = ids[0][ids[0] >= 0]
+        if ids.size == 0:
+            return ids, np.zeros(0, dtype=np.float32)
+        codes = np.stack([index.reconstruct(int(i)) for i in ids])
+        signs = np.unpackbits(codes, axis=1)[:, : self.dimension].astype(np.float32) * 2.0 - 1.0
+        est = BINARY_GAIN * (signs @ vector[0]) / math.sqrt(self.dimension)
+        order = np.lexsort((ids, -est))[:k]
+        return ids[order], est[order].astype(np.float32)
 
     def stats(self) -> ChannelStats:
         per_bits = {bits: int(index.ntotal) for bits, index in self._indexes.items()}

@@ -12,6 +12,7 @@ move to a finer tier (it was retrieved again) is re-embedded from its text by ``
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -73,8 +74,15 @@ def decay_rows(
     record: bool,
     report: RunReport,
 ) -> None:
-    """Apply the forgetting curve to ``rows`` (``policies`` by tenant id); events if ``record``."""
+    """Apply the forgetting curve to ``rows`` (``policies`` by tenant id).
+
+    A tier change is a versioned update with a ``lifecycle`` history event (the change feed
+    re-indexes the memory at its new precision); a strength change alone is a plain update of
+    ``strength`` / ``stability`` (not an edit: no version bump, no event). Nothing is written
+    unless ``record``.
+    """
     repo = MemoryRepository(session)
+    quiet: list[tuple[uuid.UUID, float, float]] = []
     for row in rows:
         policy = policies.get(row.tenant_id) or DecayPolicy()
         report.examined += 1
@@ -99,19 +107,24 @@ def decay_rows(
             report.bytes_before += before
             report.bytes_after += before
             continue
-        changes: dict[str, object] = {
-            "strength": {"from": round(row.strength, 6), "to": round(value, 6)}
-        }
-        row.strength, row.stability = value, stability
-        if changed_tier:
-            changes["tier"] = {"from": row.tier, "to": tier}
-            report.moves[f"{row.tier}->{tier}"] = report.moves.get(f"{row.tier}->{tier}", 0) + 1
-            row.tier = tier
-            if recoded is not None:
-                row.embedding, row.embedding_scale, row.embedding_bits = recoded
         report.bytes_before += before
-        report.bytes_after += len(row.embedding or b"")
         report.changed += 1
+        if not changed_tier:
+            # strength alone: no version bump, no history event, nothing to re-index
+            quiet.append((row.id, value, stability))
+            report.bytes_after += before
+            continue
+        changes: dict[str, object] = {
+            "strength": {"from": round(row.strength, 6), "to": round(value, 6)},
+            "tier": {"from": row.tier, "to": tier},
+        }
+        report.moves[f"{row.tier}->{tier}"] = report.moves.get(f"{row.tier}->{tier}", 0) + 1
+        row.strength, row.stability, row.tier = value, stability, tier
+        if recoded is not None:
+            row.embedding, row.embedding_scale, row.embedding_bits = recoded
+        report.bytes_after += len(row.embedding or b"")
         if record:
             session.flush()
             repo.add_event(memory=row, event="lifecycle", changes=changes, actor="lifecycle")
+    if quiet and record:
+        repo.set_strengths(quiet)

@@ -51,6 +51,7 @@ class IndexRegistry:
         self._dimension = dimension
         self._engines: dict[uuid.UUID, RetrievalEngine] = {}
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="channel")
         self._event_watermark = 0
         self._applied: dict[uuid.UUID, int] = {}
@@ -109,7 +110,8 @@ class IndexRegistry:
         deleted: Sequence[uuid.UUID] = (),
     ) -> None:
         engine = self.engine(tenant_id)
-        rows = list(upserted)
+        # never go back: a slower thread holding an older copy of a row must not undo a newer one
+        rows = [r for r in upserted if r.version >= self._applied.get(r.id, 0)]
         superseded = [row for row in rows if row.superseded_by is not None]
         if superseded:
             rows = [row for row in rows if row.superseded_by is None]
@@ -126,7 +128,7 @@ class IndexRegistry:
 
     def sync(self) -> int:
         """Apply changes committed by other processes since the last call (the change feed)."""
-        with self._sessions() as session:
+        with self._sync_lock, self._sessions() as session:
             repo = MemoryRepository(session)
             events = repo.events_after(self._event_watermark)
             if not events:

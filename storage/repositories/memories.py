@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, MemoryEvent
@@ -118,6 +118,16 @@ class MemoryRepository:
                 .values(access_count=Memory.access_count + n, last_accessed_at=at)
                 .execution_options(synchronize_session=False)
             )
+
+    def set_strengths(self, values: Sequence[tuple[uuid.UUID, float, float]]) -> None:
+        """(id, strength, stability) for many rows at once; not an edit, so no version bump."""
+        table = cast(Table, Memory.__table__)
+        self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("key"))
+            .values(strength=bindparam("new_strength"), stability=bindparam("new_stability")),
+            [{"key": i, "new_strength": s, "new_stability": st} for i, s, st in values],
+        )
 
     # history
 

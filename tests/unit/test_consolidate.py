@@ -11,7 +11,9 @@ from lifecycle.contradictions import Claim, Stated, contradictions, extract_clai
 from lifecycle.policy import TenantPolicy, policy_from_mapping, policy_to_mapping
 
 sentence = st.lists(
-    st.sampled_from("alpha beta gamma delta epsilon zeta eta theta 12 7".split()),
+    st.sampled_from(
+        ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "12", "7"]
+    ),
     min_size=1,
     max_size=8,
 ).map(lambda ws: " ".join(ws) + ".")
@@ -51,7 +53,7 @@ def test_every_pair_in_a_cluster_passes_both_tests_with_its_seed(
     rng = np.random.default_rng(seed)
     base = rng.standard_normal(6)
     vectors = base + 0.3 * rng.standard_normal((n, 6))
-    vocab = "a b c d e f g h".split()
+    vocab = ["a", "b", "c", "d", "e", "f", "g", "h"]
     word_sets = [set(rng.choice(vocab, size=4)) for _ in range(n)]
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     found = clusters(vectors, word_sets, min_cosine=min_cos, min_overlap=min_overlap)
