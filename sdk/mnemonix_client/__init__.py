@@ -26,7 +26,14 @@ from mnemonix_client.exceptions import (
     Unauthorized,
     ValidationFailed,
 )
-from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchHit, SearchResult
+from mnemonix_client.models import (
+    Memory,
+    MemoryEvent,
+    MemoryLink,
+    MemoryPage,
+    SearchHit,
+    SearchResult,
+)
 
 __all__ = [
     "APIError",
@@ -43,6 +50,7 @@ __all__ = [
     "LifecycleRun",
     "Memory",
     "MemoryEvent",
+    "MemoryLink",
     "MemoryPage",
     "Mnemonix",
     "MnemonixError",

@@ -12,7 +12,7 @@ import httpx
 from mnemonix_client._base import BaseClient
 from mnemonix_client.admin import AsyncAdmin
 from mnemonix_client.exceptions import TransportError
-from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchResult
+from mnemonix_client.models import Memory, MemoryEvent, MemoryLink, MemoryPage, SearchResult
 
 
 class AsyncMnemonix(BaseClient):
@@ -121,6 +121,11 @@ class AsyncMemories:
     async def history(self, memory_id: uuid.UUID | str) -> list[MemoryEvent]:
         data = await self._client.request("GET", f"/v1/memories/{memory_id}/history")
         return [MemoryEvent.model_validate(e) for e in data["events"]]
+
+    async def links(self, memory_id: uuid.UUID | str) -> list[MemoryLink]:
+        """Consolidation and contradiction links from or to a memory, newest first."""
+        data = await self._client.request("GET", f"/v1/memories/{memory_id}/links")
+        return [MemoryLink.model_validate(link) for link in data["links"]]
 
     async def list(
         self, *, cursor: str | None = None, limit: int = 50, **filters: Any

@@ -13,7 +13,7 @@ import httpx
 from mnemonix_client._base import BaseClient
 from mnemonix_client.admin import Admin
 from mnemonix_client.exceptions import TransportError
-from mnemonix_client.models import Memory, MemoryEvent, MemoryPage, SearchResult
+from mnemonix_client.models import Memory, MemoryEvent, MemoryLink, MemoryPage, SearchResult
 
 
 class Mnemonix(BaseClient):
@@ -173,6 +173,11 @@ class Memories:
     def history(self, memory_id: uuid.UUID | str) -> list[MemoryEvent]:
         data = self._client.request("GET", f"/v1/memories/{memory_id}/history")
         return [MemoryEvent.model_validate(e) for e in data["events"]]
+
+    def links(self, memory_id: uuid.UUID | str) -> list[MemoryLink]:
+        """Consolidation and contradiction links from or to a memory, newest first."""
+        data = self._client.request("GET", f"/v1/memories/{memory_id}/links")
+        return [MemoryLink.model_validate(link) for link in data["links"]]
 
     def list(self, *, cursor: str | None = None, limit: int = 50, **filters: Any) -> MemoryPage:
         """One page; filters: user_id, agent_id, session_id, metadata (dict), occurred_after/before."""

@@ -30,11 +30,24 @@ class Memory(_Model):
     strength: float
     tier: str
     version: int
+    superseded_by: uuid.UUID | None = None
+    """Set when the lifecycle consolidated this memory into another (which search returns)."""
 
 
 class MemoryPage(_Model):
     items: list[Memory]
     next_cursor: str | None = None
+
+
+class MemoryLink(_Model):
+    """``consolidates``: ``memory_id`` merged ``other_id``; ``contradicts``: ``memory_id``
+    (newer) states another value than ``other_id`` (older) for ``detail['attribute']``."""
+
+    relation: str
+    memory_id: uuid.UUID
+    other_id: uuid.UUID
+    detail: dict[str, Any] = {}
+    created_at: datetime
 
 
 class MemoryEvent(_Model):

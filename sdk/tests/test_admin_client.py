@@ -169,3 +169,16 @@ def test_lifecycle_runs_in_process(app_client: tuple[TestClient, str]) -> None:
         assert run.id in [r.id for r in mx.admin.list_runs(tenant="sdk")]
         assert mx.admin.get_run(run.id).id == run.id
         assert mx.admin.stats().lifecycle.runs[0].id == run.id
+
+
+def test_consolidation_seen_through_the_sdk(app_client: tuple[TestClient, str]) -> None:
+    client, tenant_key = app_client
+    with _client(client, tenant_key) as mx, _client(client, ADMIN_KEY) as admin:
+        first = mx.memories.add("Ana keeps her spare keys with the neighbour.", user_id="ana")
+        mx.memories.add("Ana keeps her spare keys with the neighbour!", user_id="ana")
+        run = admin.admin.start_run(tenant="sdk")
+        assert run.status == "completed"
+        source = mx.memories.get(first.id)
+        assert source.superseded_by is not None and source.content == first.content
+        links = mx.memories.links(source.superseded_by)
+        assert {link.relation for link in links} == {"consolidates"} and len(links) == 2
