@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,7 +45,10 @@ def add_memories(
     codes = _embed(state, [item.content for item in items])
     now = utcnow()
     rows: list[Memory] = []
-    for item, (payload, scale) in zip(items, codes, strict=True):
+    for i, (item, (payload, scale)) in enumerate(zip(items, codes, strict=True)):
+        # one microsecond apart: (created_at, id) order is the batch's order, so a rebuild
+        # from SQL places same-time turns of a conversation exactly as they were sent
+        created = now + timedelta(microseconds=i)
         row = Memory(
             id=uuid.uuid4(),
             tenant_id=tenant_id,
@@ -56,8 +59,8 @@ def add_memories(
             content_hash=content_hash(item.content),
             meta=item.metadata,
             occurred_at=item.occurred_at or now,
-            created_at=now,
-            updated_at=now,
+            created_at=created,
+            updated_at=created,
             importance=item.importance,
             pinned=item.pinned,
             access_count=0,

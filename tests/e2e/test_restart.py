@@ -17,7 +17,15 @@ FACTS = [
     "Caroline is researching adoption agencies",
     "Melanie signed up for a pottery class",
 ]
-QUERIES = ["support group", "painting of a lake at dawn", "dance studio", "pottery", "adoption"]
+QUERIES = [
+    "support group",
+    "painting of a lake at dawn",
+    "dance studio",
+    "pottery",
+    "adoption",
+    "what did Jon finally do?",
+    "when do salsa lessons start?",
+]
 
 
 def _snapshot(client: TestClient, headers: dict[str, str]) -> tuple[list[object], list[object]]:
@@ -27,7 +35,7 @@ def _snapshot(client: TestClient, headers: dict[str, str]) -> tuple[list[object]
             (r["memory"]["id"], round(r["score"], 9), sorted(r["channels"]))
             for r in client.post(
                 "/v1/search",
-                json={"query": q, "limit": 5, "reference_time": "2024-01-01T00:00:00Z"},
+                json={"query": q, "limit": 10, "reference_time": "2024-01-01T00:00:00Z"},
                 headers=headers,
             ).json()["results"]
         ]
@@ -47,12 +55,31 @@ def test_restart_keeps_memories_and_rankings(database_url: str, tmp_path: Path) 
                 json={"content": fact, "occurred_at": f"2023-0{i + 1}-10T10:00:00Z"},
                 headers=headers,
             ).raise_for_status()
+        # one conversation sent as a batch: same event time, so only the order tells the
+        # neighbours apart; a rebuild must place them exactly as they were sent
+        turns = [
+            "Jon: Guess what, I finally did it!",
+            "Gina: Did what? The studio?",
+            "Jon: Yes, the lease for the dance studio is signed",
+            "Gina: Wow, when do lessons start?",
+            "Jon: Next Monday, salsa first",
+        ]
+        client.post(
+            "/v1/memories/batch",
+            json={
+                "memories": [
+                    {"content": t, "user_id": "chat", "occurred_at": "2023-08-01T18:00:00Z"}
+                    for t in turns * 8
+                ]
+            },
+            headers=headers,
+        ).raise_for_status()
         doomed = client.post(
             "/v1/memories", json={"content": "temporary note about Gina"}, headers=headers
         ).json()
         client.delete(f"/v1/memories/{doomed['id']}", headers=headers).raise_for_status()
         before = _snapshot(client, headers)
-    assert len(before[0]) == len(FACTS)
+    assert len(before[0]) == len(FACTS) + 40
     with TestClient(create_app(settings)) as client:
         after = _snapshot(client, headers)
     assert after == before
