@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
 from channels.catalog import Catalog
@@ -72,6 +74,8 @@ class SearchOutcome:
 
 
 WeightPolicy = Any  # callable (text, base weights) -> weights; see channels.weighting
+VectorSource = Callable[[Sequence[uuid.UUID]], Mapping[uuid.UUID, tuple[FloatArray, int]]]
+"""memory ids -> (stored vector, its precision in bits), read from SQL (not held in RAM)."""
 
 
 class RetrievalEngine:
@@ -84,8 +88,13 @@ class RetrievalEngine:
         rrf_k: float = 60.0,
         budget_ms: float = 250.0,
         weight_policy: WeightPolicy | None = None,
+        fetch_vectors: VectorSource | None = None,
     ) -> None:
         self.channels = dict(channels)
+        self._fetch = fetch_vectors
+        semantic = self.channels.get("semantic")
+        if fetch_vectors is not None and hasattr(semantic, "rescore"):
+            semantic.rescore = self._rescore  # type: ignore[union-attr]
         self.catalog = Catalog()
         self._conversations = ConversationIndex()
         self._entries: dict[int, IndexEntry] = {}
@@ -176,6 +185,33 @@ class RetrievalEngine:
                 before.vector if before else None, after.vector if after else None
             ),
         )
+
+    def _rescore(self, keys: Sequence[int]) -> dict[int, tuple[FloatArray, int]]:
+        """Indexed vectors of ``keys`` rebuilt from their stored codes (with context), for
+        re-scoring a 1-bit shortlist."""
+        assert self._fetch is not None
+        pairs = {k: self._conversations.neighbours(k) for k in keys if k in self._entries}
+        wanted = {k for k in pairs} | {n for p in pairs.values() for n in p if n is not None}
+        ids = {k: self._entries[k].id for k in wanted if k in self._entries}
+        fetched = self._fetch(list(ids.values()))
+        out: dict[int, tuple[FloatArray, int]] = {}
+        for key, (before, after) in pairs.items():
+            own = fetched.get(ids[key])
+            if own is None:
+                continue
+            vector, bits = own
+            near = [
+                fetched[ids[n]][0] if n is not None and ids.get(n) in fetched else None
+                for n in (before, after)
+            ]
+            extra = context_vector(near[0], near[1])
+            if extra is not None:
+                vector = vector + extra
+            out[key] = (
+                (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32),
+                bits,
+            )
+        return out
 
     def __len__(self) -> int:
         return len(self.catalog)

@@ -19,7 +19,7 @@ MiniLM vectors of LoCoMo turns, max |error| 0.185 instead of 0.312.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import faiss
 import numpy as np
@@ -35,6 +35,10 @@ MARGIN = {8: 0.0, 4: 0.07, 1: 0.19}
 # Least-squares gain of the asymmetric 1-bit estimate against exact cosine on MiniLM vectors.
 BINARY_GAIN = 1.195
 SHORTLIST = 8
+RESCORE = 64
+# A 1-bit shortlist is re-scored with each memory's stored code when ``rescore`` is set: the
+# engine fetches those codes (4-bit for archived memories) from SQL, not from RAM.
+Rescorer = Callable[[Sequence[int]], Mapping[int, tuple[FloatArray, int]]]
 _RANGE = 0.35  # unit-norm MiniLM components stay inside [-0.35, 0.35]; rare outliers clip
 
 
@@ -56,6 +60,7 @@ class SemanticChannel:
         self._threads = threads
         self._bits_of: dict[int, int] = {}
         self._indexes: dict[int, faiss.Index | faiss.IndexBinary] = {}
+        self.rescore: Rescorer | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -127,6 +132,7 @@ class SemanticChannel:
         keys: list[KeyArray] = []
         scores: list[FloatArray] = []
         exact: list[FloatArray] = []
+        used_bits: list[np.ndarray] = []
         params = None
         if query.allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(query.allowed))
@@ -137,30 +143,34 @@ class SemanticChannel:
             # (in top_hits), never by storage order.
             k = min(query.limit + 16, int(index.ntotal))
             while True:
-                ids, est = self._search_index(bits, index, vector, k, params)
+                ids, est, precision = self._search_index(bits, index, vector, k, params)
                 found = ids >= 0
-                ids, est = ids[found], est[found]
+                ids, est, precision = ids[found], est[found], precision[found]
+                margins = np.array([MARGIN[int(b)] for b in precision], dtype=np.float32)
+                lcb = (est - margins).astype(np.float32)
                 if (
                     k >= index.ntotal
                     or ids.size < k
-                    or est[-1] < est[min(query.limit, ids.size) - 1]
+                    or lcb[-1] < lcb[min(query.limit, ids.size) - 1]
                 ):
                     break
                 k = min(k * 2, int(index.ntotal))
             keys.append(ids.astype(np.int64))
             exact.append(est.astype(np.float32))
-            scores.append((est - MARGIN[bits]).astype(np.float32))
+            scores.append(lcb)
+            used_bits.append(precision)
         if not keys:
             return []
         all_keys, all_scores = np.concatenate(keys), np.concatenate(scores)
         all_est = dict(
             zip(np.concatenate(keys).tolist(), np.concatenate(exact).tolist(), strict=True)
         )
+        bits_of = dict(zip(all_keys.tolist(), np.concatenate(used_bits).tolist(), strict=True))
         return [
             Hit(
                 key,
                 score,
-                {"cosine": round(all_est[key], 4), "precision_bits": self._bits_of.get(key, 8)},
+                {"cosine": round(all_est[key], 4), "precision_bits": int(bits_of[key])},
             )
             for key, score in top_hits(all_keys, all_scores, query.limit)
         ]
@@ -172,15 +182,15 @@ class SemanticChannel:
         vector: FloatArray,
         k: int,
         params: faiss.SearchParameters | None,
-    ) -> tuple[KeyArray, FloatArray]:
-        """Top-k ids and estimated cosines from one precision's index."""
+    ) -> tuple[KeyArray, FloatArray, np.ndarray]:
+        """Top-k ids, estimated cosines and the precision each estimate came from."""
         if bits == 1:
             return self._search_binary(index, vector, k, params)
         if params is None:
             distances, ids = index.search(vector, k)
         else:
             distances, ids = index.search(vector, k, params=params)
-        return ids[0], distances[0].astype(np.float32)
+        return ids[0], distances[0].astype(np.float32), np.full(ids.shape[1], bits)
 
     def _search_binary(
         self,
@@ -188,8 +198,9 @@ class SemanticChannel:
         vector: FloatArray,
         k: int,
         params: faiss.SearchParameters | None,
-    ) -> tuple[KeyArray, FloatArray]:
-        """Hamming shortlist, re-ranked by the asymmetric estimate with the float query."""
+    ) -> tuple[KeyArray, FloatArray, np.ndarray]:
+        """Hamming shortlist, re-ranked by the asymmetric estimate with the float query, then
+        (with ``rescore``) the best of it re-scored with the memories' stored, finer codes."""
         probe = np.packbits(vector >= 0, axis=1)
         wide = min(max(k * SHORTLIST, 256), int(index.ntotal))
         if params is None:
@@ -198,12 +209,21 @@ class SemanticChannel:
             _, ids = index.search(probe, wide, params=params)
         ids = ids[0][ids[0] >= 0]
         if ids.size == 0:
-            return ids, np.zeros(0, dtype=np.float32)
+            return ids, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         codes = np.stack([index.reconstruct(int(i)) for i in ids])
         signs = np.unpackbits(codes, axis=1)[:, : self.dimension].astype(np.float32) * 2.0 - 1.0
         est = BINARY_GAIN * (signs @ vector[0]) / math.sqrt(self.dimension)
-        order = np.lexsort((ids, -est))[:k]
-        return ids[order], est[order].astype(np.float32)
+        order = np.lexsort((ids, -est))[: max(k, RESCORE)]
+        ids, est = ids[order], est[order].astype(np.float32)
+        precision = np.ones(ids.size, dtype=np.int64)
+        if self.rescore is not None:
+            finer = self.rescore(ids.tolist())
+            for i, key in enumerate(ids.tolist()):
+                if key in finer:
+                    fine_vector, fine_bits = finer[key]
+                    est[i], precision[i] = float(fine_vector @ vector[0]), fine_bits
+        order = np.lexsort((ids, -(est - np.array([MARGIN[int(b)] for b in precision]))))[:k]
+        return ids[order], est[order], precision[order]
 
     def stats(self) -> ChannelStats:
         per_bits = {bits: int(index.ntotal) for bits, index in self._indexes.items()}

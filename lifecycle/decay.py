@@ -19,7 +19,8 @@ so an ordinary memory fades to the archive while an important one stays hot or w
 pinned memory has strength 1 (it never decays).
 
 Tiers by strength: hot >= 0.5 > warm >= 0.25 > cold >= 0.1 > archived. Each step down is
-stored more coarsely (``TIER_BITS``: 8-bit, 8-bit, 4-bit, 1-bit codes); text never changes.
+indexed more coarsely (8-bit, 8-bit, 4-bit, 1-bit codes in the search index; SQL keeps 4-bit
+for cold and archived, read back only to re-score a 1-bit shortlist); text never changes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import math
 from dataclasses import dataclass
 
 TIERS = ("hot", "warm", "cold", "archived")
-TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
+TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 4}
+"""Precision of the code stored in SQL. The search index holds archived memories as 1-bit
+codes (``channels.semantic``) and re-scores its 1-bit shortlist with these stored 4-bit codes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.base import Channel
+from channels.base import Channel, FloatArray
 from channels.engine import IndexEntry, RetrievalEngine
 from channels.registry import build_channels, weight_policy
 from service.settings import Settings
@@ -68,7 +68,18 @@ class IndexRegistry:
             rrf_k=search.rrf_k,
             budget_ms=search.channel_budget_ms,
             weight_policy=weight_policy if search.adaptive else None,
+            fetch_vectors=self._stored_vectors,
         )
+
+    def _stored_vectors(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[FloatArray, int]]:
+        """Stored codes, decoded: the semantic channel re-scores its 1-bit shortlist with them."""
+        with self._sessions() as session:
+            rows = MemoryRepository(session).codes(ids)
+        return {
+            memory_id: (decode(Code(bits, scale, payload), dim), bits)
+            for memory_id, bits, scale, payload, dim in rows
+            if payload is not None and dim
+        }
 
     def engine(self, tenant_id: uuid.UUID) -> RetrievalEngine:
         with self._lock:

@@ -119,6 +119,21 @@ class MemoryRepository:
                 .execution_options(synchronize_session=False)
             )
 
+    def codes(
+        self, ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, int, float, bytes | None, int]]:
+        """(id, bits, scale, payload, dimension) of stored embeddings, for re-scoring."""
+        if not ids:
+            return []
+        stmt = select(
+            Memory.id,
+            Memory.embedding_bits,
+            Memory.embedding_scale,
+            Memory.embedding,
+            Memory.embedding_dim,
+        ).where(Memory.id.in_(list(ids)))
+        return [(i, b, s, p, d) for i, b, s, p, d in self.session.execute(stmt)]
+
     def set_strengths(self, values: Sequence[tuple[uuid.UUID, float, float]]) -> None:
         """(id, strength, stability) for many rows at once; not an edit, so no version bump."""
         table = cast(Table, Memory.__table__)

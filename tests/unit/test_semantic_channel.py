@@ -84,3 +84,46 @@ def test_coarse_copy_never_outranks_an_equal_fine_one() -> None:
         }
         for key in range(200):
             assert ranks[key] < ranks[200 + key]
+
+
+def _stored_4bit(x: np.ndarray, offset: int = 0):  # type: ignore[no-untyped-def]
+    """A rescore callback like the engine's: the stored (4-bit) code of each key, decoded."""
+    from storage.quantization import decode, encode
+
+    def rescore(keys):  # type: ignore[no-untyped-def]
+        return {k: (decode(encode(x[k - offset], 4), x.shape[1]), 4) for k in keys}
+
+    return rescore
+
+
+def test_archived_shortlist_rescored_with_stored_codes_recovers_recall() -> None:
+    x = _clustered(3000, 384, 11)
+    rng = np.random.default_rng(12)
+    queries = x[rng.integers(0, 3000, 40)] + 0.05 * rng.standard_normal((40, 384))
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    channel = SemanticChannel(dimension=384)
+    channel.upsert(_docs(x, tier="archived"))
+    binary_only = _recall(channel, x, queries)
+    channel.rescore = _stored_4bit(x)
+    rescored = _recall(channel, x, queries)
+    assert rescored >= 0.8 and rescored > binary_only + 0.2
+    hit = channel.search(Query("q", NOW, limit=1, vector=queries[0]))[0]
+    assert hit.why["precision_bits"] == 4  # the estimate came from the stored code
+
+
+def test_rescored_coarse_copy_never_outranks_an_equal_fine_one() -> None:
+    x = _clustered(300, 384, 13)
+    fine = _docs(x[:150])
+    archived = [
+        Doc(key=150 + d.key, content="", occurred_at=NOW, vector=d.vector, tier="archived")
+        for d in fine
+    ]
+    channel = SemanticChannel(dimension=384)
+    channel.upsert(fine + archived)
+    channel.rescore = _stored_4bit(x[:150], offset=150)
+    for q in _clustered(30, 384, 14):
+        ranks = {
+            h.key: i for i, h in enumerate(channel.search(Query("q", NOW, limit=300, vector=q)))
+        }
+        for key in range(150):
+            assert ranks[key] < ranks[150 + key]
