@@ -22,6 +22,7 @@ from bench.locomo import load  # noqa: E402
 from channels.base import Doc, Query  # noqa: E402
 from channels.embedder import build_embedder  # noqa: E402
 from channels.semantic import SemanticChannel  # noqa: E402
+from storage.quantization import decode, encode  # noqa: E402
 
 
 def main() -> None:
@@ -37,12 +38,16 @@ def main() -> None:
     now = datetime.now(UTC)
     exact = np.argsort(-(questions @ turns.T), axis=1, kind="stable")[:, :10]
     print(f"{len(turns)} turns, {len(questions)} questions, dimension {turns.shape[1]}")
-    for tier, label in (
-        ("hot", "8-bit scalar"),
-        ("cold", "4-bit scalar"),
-        ("archived", "1-bit signs"),
+    stored4 = [decode(encode(v, 4), turns.shape[1]) for v in turns]
+    for tier, label, rescore in (
+        ("hot", "8-bit scalar", False),
+        ("cold", "4-bit scalar", False),
+        ("archived", "1-bit signs", False),
+        ("archived", "1-bit + 4-bit re-score", True),
     ):
         channel = SemanticChannel(dimension=turns.shape[1])
+        if rescore:  # what the engine does with the stored (SQL) 4-bit codes of archived memories
+            channel.rescore = lambda keys: {k: (stored4[k], 4) for k in keys}
         channel.rebuild(
             [
                 Doc(key=i, content="", occurred_at=now, vector=v, tier=tier)
@@ -61,7 +66,7 @@ def main() -> None:
         )
         bytes_per = channel.stats().index_bytes / len(turns)
         print(
-            f"{label:<14} recall@10 vs exact float32: {recall:.3f}   index bytes/memory: {bytes_per:.0f}"
+            f"{label:<24} recall@10 vs exact float32: {recall:.3f}   index bytes/memory: {bytes_per:.0f}"
         )
 
 
