@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from storage.db import build_engine, build_sessionmaker, unit_of_work
 from storage.models import Memory
 from storage.types import utcnow
 from tests.helpers import ADMIN_KEY, auth, create_tenant_key
+from tests.server import running_server
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -159,53 +158,16 @@ class Server:
         return response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    database_url = f"sqlite:///{tmp_path / 'mnemonix.db'}"
     env = {
-        **os.environ,
-        "MNEMONIX_DATABASE_URL": database_url,
-        "MNEMONIX_DATA_DIR": str(tmp_path / "data"),
-        "MNEMONIX_PORT": str(port),
         # The screenshot is for people: there, search with the real MiniLM model.
         "MNEMONIX_EMBEDDER": "minilm" if os.environ.get(SCREENSHOT_ENV) else "hash",
         "MNEMONIX_ADMIN_KEY": ADMIN_KEY,
         "MNEMONIX_BOOTSTRAP_TENANT": ASSISTANT,
-        "MNEMONIX_LIFECYCLE__ENABLED": "false",
     }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("mnemonix")), "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"server exited: {(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            raise AssertionError("server did not become ready")
-        yield Server(base, tmp_path / "data", database_url)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with running_server(tmp_path, env) as base:
+        yield Server(base, tmp_path / "data", f"sqlite:///{tmp_path / 'mnemonix.db'}")
 
 
 def _seed(server: Server) -> None:

@@ -3,64 +3,24 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.server import running_server
+
 pytestmark = pytest.mark.model
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "MNEMONIX_DATABASE_URL": f"sqlite:///{tmp_path / 'mnemonix.db'}",
-        "MNEMONIX_DATA_DIR": str(tmp_path / "data"),
-        "MNEMONIX_PORT": str(port),
-        "MNEMONIX_LIFECYCLE__ENABLED": "false",
-    }
-    env.pop("MNEMONIX_EMBEDDER", None)
-    mnemonix = Path(sys.executable).with_name("mnemonix")
-    process = subprocess.Popen(
-        [str(mnemonix), "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"server exited: {process.stdout.read() if process.stdout else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            raise AssertionError("server did not become ready")
+    # the real MiniLM model: no MNEMONIX_EMBEDDER override
+    with running_server(tmp_path, {"MNEMONIX_EMBEDDER": "minilm"}) as base:
         yield base, tmp_path / "data"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_first_start_key_and_paraphrase_search(server: tuple[str, Path]) -> None:
