@@ -24,6 +24,7 @@ from channels.catalog import Catalog
 from channels.context import ConversationIndex, context_vector
 from channels.fusion import FusedHit, fuse
 from channels.rwlock import ReadWriteLock
+from storage.quantization import Code, decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,16 @@ class IndexEntry:
     agent_id: str | None = None
     session_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    vector: FloatArray | None = None
+    vector: FloatArray | Code | None = None
+    """The embedding; a quantized ``Code`` (at the index's precision) keeps RAM small."""
     tier: str = "hot"
+    dimension: int = 0
+    """Needed to decode a ``Code`` vector."""
+
+    def decoded(self) -> FloatArray | None:
+        if isinstance(self.vector, Code):
+            return decode(self.vector, self.dimension)
+        return self.vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,21 +178,21 @@ class RetrievalEngine:
 
     def _doc(self, key: int) -> Doc:
         entry = self._entries[key]
-        before, after = (
+        near = [
             None if k is None else self._entries[k] for k in self._conversations.neighbours(key)
-        )
+        ]
+        before, after = (None if n is None else n.decoded() for n in near)
+        before_text, after_text = (n.content if n is not None else "" for n in near)
         return Doc(
             key=key,
             content=entry.content,
             occurred_at=entry.occurred_at,
             metadata=entry.metadata,
-            vector=entry.vector,
+            vector=entry.decoded(),
             tier=entry.tier,
-            context_before=before.content if before else "",
-            context_after=after.content if after else "",
-            context_vector=context_vector(
-                before.vector if before else None, after.vector if after else None
-            ),
+            context_before=before_text,
+            context_after=after_text,
+            context_vector=context_vector(before, after),
         )
 
     def _rescore(self, keys: Sequence[int]) -> dict[int, tuple[FloatArray, int]]:

@@ -18,17 +18,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.base import Channel, FloatArray
 from channels.engine import IndexEntry, RetrievalEngine
 from channels.registry import build_channels, weight_policy
+from channels.semantic import TIER_BITS as INDEX_BITS
 from service.settings import Settings
 from storage.models import Memory
-from storage.quantization import Code, decode
+from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
 
 
 def entry_from_row(row: Memory) -> IndexEntry:
+    """The row as the engine holds it: the embedding kept as a code at the search index's
+    precision for the row's tier (so an archived memory costs its 48-byte 1-bit code in RAM,
+    not a float vector; its finer stored code stays in SQL for re-scoring)."""
     vector = None
     if row.embedding is not None and row.embedding_dim:
-        code = Code(row.embedding_bits, row.embedding_scale, row.embedding)
-        vector = decode(code, row.embedding_dim)
+        vector = Code(row.embedding_bits, row.embedding_scale, row.embedding)
+        bits = INDEX_BITS.get(row.tier, 8)
+        if bits < vector.bits:
+            vector = encode(decode(vector, row.embedding_dim), bits)
     return IndexEntry(
         id=row.id,
         content=row.content,
@@ -39,6 +45,7 @@ def entry_from_row(row: Memory) -> IndexEntry:
         metadata=row.meta or {},
         vector=vector,
         tier=row.tier,
+        dimension=row.embedding_dim,
     )
 
 
