@@ -33,7 +33,7 @@ from bench.common import median, percentile  # noqa: E402
 from bench.locomo import Conversation, ingest, load, score  # noqa: E402
 from channels.semantic import TIER_BITS as INDEX_BITS  # noqa: E402
 from service.app import create_app  # noqa: E402
-from service.lifecycle import run_lifecycle  # noqa: E402
+from service.lifecycle import run_for_app  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.state import AppState  # noqa: E402
 from storage.models import Memory  # noqa: E402
@@ -159,15 +159,7 @@ def main() -> None:
                     tenant_id=tenant_id, counts=touched, at=clock
                 )
                 session.commit()
-            run = run_lifecycle(
-                state.engine,
-                state.sessions,
-                state.settings.lifecycle,
-                embed=state.embedder.embed,
-                trigger="bench",
-                now=clock,
-            )
-            state.indexes.sync()
+            run = run_for_app(state, trigger="bench", now=clock)  # indexes follow at once
             moves.update(run.report.get("moves", {}))
             merged += int(run.report.get("merged", 0))
         elapsed = time.perf_counter() - started

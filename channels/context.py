@@ -71,3 +71,13 @@ def context_vector(before: FloatArray | None, after: FloatArray | None) -> Float
     if not parts:
         return None
     return np.sum(parts, axis=0).astype(np.float32)  # type: ignore[no-any-return]
+
+
+def with_context(vector: FloatArray, context: FloatArray | None) -> FloatArray:
+    """``normalize(v + context)``: the vector the semantic channel indexes (``v`` as is when
+    the memory has no neighbours)."""
+    out = np.asarray(vector, dtype=np.float32)
+    if context is not None:
+        out = out + context
+        out = out / max(float(np.linalg.norm(out)), 1e-12)
+    return out.astype(np.float32)

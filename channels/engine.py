@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
 from channels.catalog import Catalog
-from channels.context import ConversationIndex, context_vector
+from channels.context import ConversationIndex, context_vector, with_context
 from channels.fusion import FusedHit, fuse
 from channels.rwlock import ReadWriteLock
 from storage.quantization import Code, decode
@@ -213,13 +211,7 @@ class RetrievalEngine:
                 fetched[ids[n]][0] if n is not None and ids.get(n) in fetched else None
                 for n in (before, after)
             ]
-            extra = context_vector(near[0], near[1])
-            if extra is not None:
-                vector = vector + extra
-            out[key] = (
-                (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32),
-                bits,
-            )
+            out[key] = (with_context(vector, context_vector(near[0], near[1])), bits)
         return out
 
     def __len__(self) -> int:

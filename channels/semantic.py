@@ -25,6 +25,7 @@ import faiss
 import numpy as np
 
 from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, top_hits
+from channels.context import with_context
 
 TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
 # Lower-confidence-bound margins per precision (cosine units): above the largest
@@ -42,14 +43,16 @@ Rescorer = Callable[[Sequence[int]], Mapping[int, tuple[FloatArray, int]]]
 _RANGE = 0.35  # unit-norm MiniLM components stay inside [-0.35, 0.35]; rare outliers clip
 
 
+def _lower_bound(est: FloatArray, precision: np.ndarray) -> FloatArray:
+    """Estimated cosines minus the margin of the precision each came from."""
+    margins = np.array([MARGIN[int(b)] for b in precision], dtype=np.float32)
+    return (est - margins).astype(np.float32)
+
+
 def _indexed_vector(doc: Doc) -> FloatArray:
     """The memory's vector, with its conversation context mixed in (``channels.context``)."""
     assert doc.vector is not None
-    vector = np.asarray(doc.vector, dtype=np.float32)
-    if doc.context_vector is not None:
-        vector = vector + doc.context_vector
-        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
-    return vector.astype(np.float32)
+    return with_context(doc.vector, doc.context_vector)
 
 
 class SemanticChannel:
@@ -146,8 +149,7 @@ class SemanticChannel:
                 ids, est, precision = self._search_index(bits, index, vector, k, params)
                 found = ids >= 0
                 ids, est, precision = ids[found], est[found], precision[found]
-                margins = np.array([MARGIN[int(b)] for b in precision], dtype=np.float32)
-                lcb = (est - margins).astype(np.float32)
+                lcb = _lower_bound(est, precision)
                 if (
                     k >= index.ntotal
                     or ids.size < k
@@ -222,7 +224,7 @@ class SemanticChannel:
                 if key in finer:
                     fine_vector, fine_bits = finer[key]
                     est[i], precision[i] = float(fine_vector @ vector[0]), fine_bits
-        order = np.lexsort((ids, -(est - np.array([MARGIN[int(b)] for b in precision]))))[:k]
+        order = np.lexsort((ids, -_lower_bound(est, precision)))[:k]
         return ids[order], est[order], precision[order]
 
     def stats(self) -> ChannelStats:

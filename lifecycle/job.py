@@ -94,6 +94,18 @@ def _batch(
     return list(session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
 
 
+def _record(config: JobConfig, **fields: Any) -> LifecycleRun:
+    """A run record for ``config`` (tenant, dry run, trigger, runner, clock) plus ``fields``."""
+    return LifecycleRun(
+        tenant=config.tenant,
+        dry_run=config.dry_run,
+        trigger=config.trigger,
+        runner=config.runner,
+        clock=config.now,
+        **fields,
+    )
+
+
 def _finish(
     sessions: sessionmaker[Session],
     run_id: uuid.UUID,
@@ -122,13 +134,9 @@ def run_job(
     if not lock.acquire():
         with unit_of_work(sessions) as session:
             run = LifecycleRunRepository(session).add(
-                LifecycleRun(
-                    tenant=config.tenant,
+                _record(
+                    config,
                     status="skipped",
-                    dry_run=config.dry_run,
-                    trigger=config.trigger,
-                    runner=config.runner,
-                    clock=config.now,
                     finished_at=utcnow(),
                     report={},
                     error="another lifecycle runner holds the lock",
@@ -151,20 +159,9 @@ def _locked_run(
         previous = None if config.dry_run else runs.resumable(tenant=config.tenant)
         resume = _parse_cursor(previous.cursor) if previous else None
         policies = _policies(session, config.tenant)
-        run = runs.add(
-            LifecycleRun(
-                tenant=config.tenant,
-                status="running",
-                dry_run=config.dry_run,
-                trigger=config.trigger,
-                runner=config.runner,
-                clock=config.now,
-                report={"resumed_from": str(previous.id) if resume and previous else None},
-            )
-        )
-        run_id = run.id
+        extra: dict[str, Any] = {"resumed_from": str(previous.id) if resume and previous else None}
+        run_id = runs.add(_record(config, status="running", report=dict(extra))).id
     report = RunReport()
-    extra: dict[str, Any] = {"resumed_from": str(previous.id) if resume and previous else None}
     started = time.perf_counter()
     try:
         if config.tenant is not None and not policies:
@@ -176,6 +173,7 @@ def _locked_run(
         )
         for after, until in segments:
             while True:
+                rows: list[Memory] = []
                 if not lock.renew():
                     raise LockLost("the lifecycle lock was lost; stopping")
                 try:
@@ -201,8 +199,8 @@ def _locked_run(
                                 cursor=f"{after[0]}/{after[1]}",
                                 report=report.as_dict() | extra,
                             )
-                except StaleDataError:
-                    report.skipped_conflicts += config.batch_size
+                except StaleDataError:  # a memory was edited meanwhile: next run
+                    report.skipped_conflicts += len(rows)
                 if config.pause_seconds:
                     time.sleep(config.pause_seconds)
         merges = MergeReport()

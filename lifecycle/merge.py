@@ -27,7 +27,7 @@ from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
 from storage.db import unit_of_work
 from storage.models import Memory
-from storage.quantization import Code, decode, encode
+from storage.quantization import Code, decode, encode, normalize
 from storage.records import content_hash
 from storage.repositories import LinkRepository, MemoryRepository
 
@@ -121,9 +121,7 @@ def _merge(
     if embed is not None:
         vector = embed([text])[0]
     else:
-        vector = np.mean(
-            [_vector(r) / max(np.linalg.norm(_vector(r)), 1e-12) for r in rows], axis=0
-        )
+        vector = np.mean([normalize(_vector(r)) for r in rows], axis=0)
     bits = max(r.embedding_bits for r in rows)
     code = encode(vector, bits)
     shared = {k: v for k, v in rows[0].meta.items() if all(r.meta.get(k) == v for r in rows[1:])}

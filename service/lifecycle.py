@@ -67,7 +67,12 @@ def run_lifecycle(
 
 
 def run_for_app(
-    state: AppState, *, trigger: str, tenant: str | None = None, dry_run: bool = False
+    state: AppState,
+    *,
+    trigger: str,
+    tenant: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
 ) -> LifecycleRun:
     """A run inside the API process: its changes reach this process's indexes at once."""
 
@@ -84,5 +89,6 @@ def run_for_app(
         trigger=trigger,
         tenant=tenant,
         dry_run=dry_run,
+        now=now,
         after=after,
     )

@@ -114,25 +114,30 @@ class MemoryRead(BaseModel):
 
     @classmethod
     def of(cls, row: Memory) -> MemoryRead:
-        return cls(
-            id=row.id,
-            content=row.content,
-            user_id=row.user_id,
-            agent_id=row.agent_id,
-            session_id=row.session_id,
-            metadata=row.meta or {},
-            occurred_at=row.occurred_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            importance=row.importance,
-            pinned=row.pinned,
-            access_count=row.access_count,
-            last_accessed_at=row.last_accessed_at,
-            strength=row.strength,
-            tier=row.tier,
-            version=row.version,
-            superseded_by=row.superseded_by,
-        )
+        return cls(**memory_fields(row))
+
+
+def memory_fields(row: Memory) -> dict[str, Any]:
+    """A memory row's client-visible fields: the API's shape, and the core of an export line."""
+    return {
+        "id": row.id,
+        "content": row.content,
+        "user_id": row.user_id,
+        "agent_id": row.agent_id,
+        "session_id": row.session_id,
+        "metadata": row.meta or {},
+        "occurred_at": row.occurred_at,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "importance": row.importance,
+        "pinned": row.pinned,
+        "access_count": row.access_count,
+        "last_accessed_at": row.last_accessed_at,
+        "strength": row.strength,
+        "tier": row.tier,
+        "version": row.version,
+        "superseded_by": row.superseded_by,
+    }
 
 
 class MemoryBatchRead(BaseModel):

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from service.schemas import Content, Metadata, ScopeId, Strict, Timestamp
+from service.schemas import Content, Metadata, ScopeId, Strict, Timestamp, memory_fields
 from storage.errors import InvalidInput
 from storage.models import Memory, MemoryLink
 from storage.quantization import code_bytes
@@ -91,24 +91,8 @@ class MemoryExport(Strict):
                 data=base64.b64encode(row.embedding).decode("ascii"),
             )
         return cls(
-            id=row.id,
-            content=row.content,
-            user_id=row.user_id,
-            agent_id=row.agent_id,
-            session_id=row.session_id,
-            metadata=row.meta or {},
-            occurred_at=row.occurred_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            importance=row.importance,
-            pinned=row.pinned,
-            access_count=row.access_count,
-            last_accessed_at=row.last_accessed_at,
-            strength=row.strength,
+            **memory_fields(row),
             stability=row.stability,
-            tier=row.tier,  # one of the four tiers in SQL
-            version=row.version,
-            superseded_by=row.superseded_by,
             embedding=embedding,
             links=[
                 LinkExport(

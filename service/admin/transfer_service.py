@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
@@ -17,6 +16,7 @@ from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
 from storage.models import Memory, MemoryLink
 from storage.quantization import encode
+from storage.records import content_hash
 from storage.repositories import MemoryRepository, TenantRepository
 from storage.repositories.transfer import TransferRepository
 
@@ -50,7 +50,7 @@ def _row(state: AppState, item: MemoryExport) -> Memory:
         agent_id=item.agent_id,
         session_id=item.session_id,
         content=item.content,
-        content_hash=hashlib.sha256(item.content.encode()).hexdigest(),
+        content_hash=content_hash(item.content),
         meta=item.metadata,
         occurred_at=item.occurred_at,
         created_at=item.created_at,

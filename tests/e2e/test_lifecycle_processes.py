@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,8 +21,8 @@ from storage.db import build_engine, build_sessionmaker
 from storage.models import LifecycleRun, Memory, MemoryLink
 from storage.types import utcnow
 from tests.integration.lifecycle_seed import seed
+from tests.server import MNEMONIX
 
-MNEMONIX = str(Path(sys.executable).with_name("mnemonix"))
 LATER = (utcnow() + timedelta(days=200)).isoformat()
 
 
@@ -46,10 +47,22 @@ def _lifecycle(database_url: str, tmp_path: Path, *, pause: float) -> subprocess
     )
 
 
-def _seed_world(sessions: sessionmaker[Session]) -> None:
+def _finish(process: subprocess.Popen[str]) -> str:
+    output = process.communicate(timeout=180)[0]
+    assert process.returncode == 0, output
+    return output
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """330 memories, among them ten families of three near-duplicates to consolidate."""
+    engine = build_engine(database_url)
+    sessions = build_sessionmaker(engine)
     seed(sessions, [f"Note {i}: the {i}th item on the packing list." for i in range(300)])
-    for i in range(10):  # ten families of near-duplicates to consolidate
+    for i in range(10):
         seed(sessions, [f"Remember to water the fern number {i} on Sunday."] * 3)
+    yield sessions
+    engine.dispose()
 
 
 def _snapshot(sessions: sessionmaker[Session]) -> dict[str, object]:
@@ -68,11 +81,9 @@ def _snapshot(sessions: sessionmaker[Session]) -> dict[str, object]:
 
 
 def test_a_run_killed_midway_is_finished_cleanly_by_the_next(
-    database_url: str, tmp_path: Path
+    world: sessionmaker[Session], database_url: str, tmp_path: Path
 ) -> None:
-    engine = build_engine(database_url)
-    sessions = build_sessionmaker(engine)
-    _seed_world(sessions)
+    sessions = world
     process = _lifecycle(database_url, tmp_path, pause=0.05)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until some batches have committed
@@ -91,14 +102,7 @@ def test_a_run_killed_midway_is_finished_cleanly_by_the_next(
         assert 0 < killed.report["examined"] < 330
 
     # the next run: the dead runner's lease/advisory lock is no obstacle, and it resumes
-    again = subprocess.run(
-        [MNEMONIX, "lifecycle", "run", "--now", LATER],
-        env=_env(database_url, tmp_path, pause=0),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert again.returncode == 0, again.stderr
+    _finish(_lifecycle(database_url, tmp_path, pause=0))
     with sessions() as session:
         runs = {r.status: r for r in session.scalars(select(LifecycleRun))}
     assert set(runs) == {"interrupted", "completed"}
@@ -113,27 +117,17 @@ def test_a_run_killed_midway_is_finished_cleanly_by_the_next(
         "archived": 300 + 10,
     }
     # and running again changes nothing more
-    subprocess.run(
-        [MNEMONIX, "lifecycle", "run", "--now", LATER],
-        env=_env(database_url, tmp_path, pause=0),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    _finish(_lifecycle(database_url, tmp_path, pause=0))
     assert _snapshot(sessions) == after
-    engine.dispose()
 
 
 def test_two_runner_processes_started_at_once_only_one_works(
-    database_url: str, tmp_path: Path
+    world: sessionmaker[Session], database_url: str, tmp_path: Path
 ) -> None:
-    engine = build_engine(database_url)
-    sessions = build_sessionmaker(engine)
-    _seed_world(sessions)
+    sessions = world
     first = _lifecycle(database_url, tmp_path, pause=0.1)
     second = _lifecycle(database_url, tmp_path, pause=0.1)
-    outputs = [p.communicate(timeout=180)[0] for p in (first, second)]
-    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    outputs = [_finish(process) for process in (first, second)]
     with sessions() as session:
         statuses = sorted(r.status for r in session.scalars(select(LifecycleRun)))
         worked = session.scalar(
@@ -142,4 +136,3 @@ def test_two_runner_processes_started_at_once_only_one_works(
     assert statuses == ["completed", "skipped"], outputs
     assert worked == 1
     assert _snapshot(sessions)["consolidated"] == 10  # merged once, not twice
-    engine.dispose()

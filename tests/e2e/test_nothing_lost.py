@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.lifecycle import run_lifecycle
+from service.lifecycle import run_for_app
 from service.state import AppState
 from storage.types import utcnow
 from tests.helpers import auth, create_tenant_key
@@ -83,15 +83,7 @@ def test_nothing_is_lost_whatever_happens(client: TestClient, sequence: list[Op]
         target = ids[arg % len(ids)] if ids else None
         if op == "run":
             clock += timedelta(days=arg)
-            run_lifecycle(
-                state.engine,
-                state.sessions,
-                state.settings.lifecycle,
-                embed=state.embedder.embed,
-                trigger="test",
-                now=clock,
-            )
-            state.indexes.sync()
+            run_for_app(state, trigger="test", now=clock)  # indexes follow at once
         elif op == "access" and target:
             client.post("/v1/search", json={"query": expected[target][1]}, headers=headers)
             state.access.flush()
