@@ -70,16 +70,12 @@ async def _background(state: AppState) -> None:
             logger.exception("background maintenance failed")
 
 
-def _lifecycle_pass(state: AppState) -> None:
-    run_for_app(state, trigger="schedule")
-
-
 async def _lifecycle_schedule(state: AppState) -> None:
     """The lifecycle job inside ``mnemonix serve`` (``MNEMONIX_LIFECYCLE__ENABLED``)."""
     while True:
         await asyncio.sleep(state.settings.lifecycle.interval_seconds)
         try:
-            await run_in_threadpool(_lifecycle_pass, state)
+            await run_in_threadpool(run_for_app, state, trigger="schedule")
         except Exception:
             logger.exception("lifecycle pass failed")
 
