@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,8 @@ class IndexEntry:
     tier: str = "hot"
     dimension: int = 0
     """Needed to decode a ``Code`` vector."""
+    version: int = 0
+    """The row's version: the engine never replaces a newer indexed version by an older one."""
 
     def decoded(self) -> FloatArray | None:
         if isinstance(self.vector, Code):
@@ -80,12 +82,22 @@ class SearchOutcome:
     rankings: dict[str, list[Hit]]
 
 
-WeightPolicy = Any  # callable (text, base weights) -> weights; see channels.weighting
+WeightPolicy = Any  # callable (text, base weights) -> weights; see channels.registry
 VectorSource = Callable[[Sequence[uuid.UUID]], Mapping[uuid.UUID, tuple[FloatArray, int]]]
 """memory ids -> (stored vector, its precision in bits), read from SQL (not held in RAM)."""
+EntrySource = Callable[[Sequence[uuid.UUID]], Mapping[uuid.UUID, IndexEntry]]
+"""memory ids -> their committed entries, read from SQL: the engine keeps no text in RAM and
+reads a neighbour's entry back when a write changes that neighbour's conversation context."""
+CHUNK = 2048
+QUEUE_LIMIT_S = 10.0
+"""A channel task still queued after this long is reported missing (never hang a search)."""
 
 
 class RetrievalEngine:
+    """One tenant's channels over a compact catalog. Holds no memory text or metadata: with
+    ``load_entries`` the entries a write needs as context are read back from the source of
+    truth; without it (tests, benchmarks) they are kept in a dict."""
+
     def __init__(
         self,
         channels: Mapping[str, Channel],
@@ -96,6 +108,7 @@ class RetrievalEngine:
         budget_ms: float = 250.0,
         weight_policy: WeightPolicy | None = None,
         fetch_vectors: VectorSource | None = None,
+        load_entries: EntrySource | None = None,
     ) -> None:
         self.channels = dict(channels)
         self._fetch = fetch_vectors
@@ -104,7 +117,8 @@ class RetrievalEngine:
             semantic.rescore = self._rescore  # type: ignore[union-attr]
         self.catalog = Catalog()
         self._conversations = ConversationIndex()
-        self._entries: dict[int, IndexEntry] = {}
+        self._held: dict[uuid.UUID, IndexEntry] | None = None if load_entries else {}
+        self._load = load_entries or self._held_entries
         self._pool = pool
         self._weights = dict(weights)
         self._rrf_k = rrf_k
@@ -115,20 +129,11 @@ class RetrievalEngine:
     # writes
 
     def upsert(self, entries: Sequence[IndexEntry]) -> None:
-        if not entries:
-            return
-        with self._lock.write():
-            affected: set[int] = set()
-            for entry in entries:
-                key = self.catalog.key(entry.id)
-                if key is not None:  # its old neighbours lose it as context
-                    affected.update(k for k in self._conversations.neighbours(key) if k is not None)
-                key = self._place(entry)
-                affected.add(key)
-                affected.update(k for k in self._conversations.neighbours(key) if k is not None)
-            docs = [self._doc(key) for key in sorted(affected)]
-            for channel in self.channels.values():
-                channel.upsert(docs)
+        """Index ``entries``; an entry older than the version already indexed is skipped (a
+        slower thread holding an older copy of a row never undoes a newer one)."""
+        if entries:
+            with self._lock.write():
+                self._upsert(entries)
 
     def remove(self, ids: Sequence[uuid.UUID]) -> None:
         with self._lock.write():
@@ -138,28 +143,78 @@ class RetrievalEngine:
                 key = self.catalog.key(memory_id)
                 if key is None:
                     continue
-                affected.update(k for k in self._conversations.neighbours(key) if k is not None)
+                affected.update(self._near(key))
                 self._conversations.drop(key)
-                self._entries.pop(key, None)
                 self.catalog.drop(memory_id)
+                if self._held is not None:
+                    self._held.pop(memory_id, None)
                 keys.append(key)
             if not keys:
                 return
             affected.difference_update(keys)
-            docs = [self._doc(key) for key in sorted(affected)]
+            docs = self._docs({}, affected, {})  # channels drop the keys first
             for channel in self.channels.values():
                 channel.remove(keys)
                 channel.upsert(docs)
 
-    def rebuild(self, entries: Iterable[IndexEntry]) -> None:
+    def rebuild(
+        self, entries: Iterable[IndexEntry], *, docs_from: Iterable[IndexEntry] | None = None
+    ) -> None:
+        """Replace everything. Keys are handed out in the order of ``entries`` (insertion
+        order, so ties rank as they did before a restart); only their id, scope, time and
+        metadata are read. The channels are then fed from ``docs_from`` (default: ``entries``
+        again), streamed in chunks; in conversation order (scope, then time) a chunk reads
+        back at most one neighbour through the entry source."""
         with self._lock.write():
             self.catalog = Catalog()
             self._conversations = ConversationIndex()
-            self._entries = {}
-            keys = [self._place(entry) for entry in entries]
-            docs = [self._doc(key) for key in keys]
+            if self._held is not None:
+                self._held.clear()
             for channel in self.channels.values():
-                channel.rebuild(docs)
+                channel.rebuild([])
+            for entry in entries:
+                self._place(entry)
+            previous: dict[int, IndexEntry] = {}
+            chunk: dict[int, IndexEntry] = {}
+            for entry in entries if docs_from is None else docs_from:
+                key = self.catalog.key(entry.id)
+                if key is not None:
+                    chunk[key] = entry
+                    if self._held is not None:
+                        self._held[entry.id] = entry
+                if len(chunk) >= CHUNK:
+                    self._feed(chunk, previous)
+                    previous, chunk = chunk, {}
+            self._feed(chunk, previous)
+
+    def _feed(
+        self,
+        own: Mapping[int, IndexEntry],
+        known: Mapping[int, IndexEntry],
+        affected: Iterable[int] = (),
+    ) -> None:
+        """Index ``own`` entries and re-index the ``affected`` neighbours' context."""
+        docs = self._docs(own, affected, known)
+        for channel in self.channels.values():
+            channel.upsert(docs)
+
+    def _upsert(self, entries: Sequence[IndexEntry]) -> None:
+        own: dict[int, IndexEntry] = {}
+        affected: set[int] = set()
+        for entry in entries:
+            key = self.catalog.key(entry.id)
+            if key is not None and entry.version < (self.catalog.version(entry.id) or 0):
+                continue
+            if key is not None:  # its old neighbours lose it as context
+                affected.update(self._near(key))
+            own[self._place(entry)] = entry
+        for key in own:
+            affected.update(self._near(key))
+        affected.difference_update(own)
+        self._feed(own, {}, affected)
+
+    def _near(self, key: int) -> list[int]:
+        return [k for k in self._conversations.neighbours(key) if k is not None]
 
     def _place(self, entry: IndexEntry) -> int:
         scope = {
@@ -167,43 +222,72 @@ class RetrievalEngine:
             "agent_id": entry.agent_id,
             "session_id": entry.session_id,
         }
-        key = self.catalog.assign(entry.id, scope, entry.metadata)
-        self._entries[key] = entry
+        key = self.catalog.assign(entry.id, scope, entry.metadata, version=entry.version)
+        if self._held is not None:
+            self._held[entry.id] = entry
         self._conversations.place(
             key, (entry.user_id, entry.agent_id, entry.session_id), entry.occurred_at.timestamp()
         )
         return key
 
-    def _doc(self, key: int) -> Doc:
-        entry = self._entries[key]
-        near = [
-            None if k is None else self._entries[k] for k in self._conversations.neighbours(key)
-        ]
-        before, after = (None if n is None else n.decoded() for n in near)
-        before_text, after_text = (n.content if n is not None else "" for n in near)
-        return Doc(
-            key=key,
-            content=entry.content,
-            occurred_at=entry.occurred_at,
-            metadata=entry.metadata,
-            vector=entry.decoded(),
-            tier=entry.tier,
-            context_before=before_text,
-            context_after=after_text,
-            context_vector=context_vector(before, after),
-        )
+    def _held_entries(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, IndexEntry]:
+        held = self._held or {}
+        return {i: held[i] for i in ids if i in held}
+
+    def _docs(
+        self,
+        own: Mapping[int, IndexEntry],
+        affected: Iterable[int],
+        known: Mapping[int, IndexEntry],
+    ) -> list[Doc]:
+        """Docs of ``own`` and ``affected`` keys, each with its neighbours as context; entries
+        not at hand are read back through the entry source in one call."""
+        wanted = [*own, *sorted(affected)]
+        near = {key: self._conversations.neighbours(key) for key in wanted}
+        entries: dict[int, IndexEntry] = {**known, **own}
+        missing = {k for k in wanted if k not in entries}
+        missing.update(n for pair in near.values() for n in pair if n is not None)
+        missing.difference_update(entries)
+        ids = {k: self.catalog.memory_id(k) for k in missing}
+        found = self._load([i for i in ids.values() if i is not None]) if ids else {}
+        for key, memory_id in ids.items():
+            if memory_id is not None and memory_id in found:
+                entries[key] = found[memory_id]
+        docs = []
+        for key in wanted:
+            entry = entries.get(key)
+            if entry is None:  # deleted meanwhile: the change feed removes it
+                continue
+            before, after = (None if n is None else entries.get(n) for n in near[key])
+            docs.append(
+                Doc(
+                    key=key,
+                    content=entry.content,
+                    occurred_at=entry.occurred_at,
+                    metadata=entry.metadata,
+                    vector=entry.decoded(),
+                    tier=entry.tier,
+                    context_before=before.content if before is not None else "",
+                    context_after=after.content if after is not None else "",
+                    context_vector=context_vector(
+                        None if before is None else before.decoded(),
+                        None if after is None else after.decoded(),
+                    ),
+                )
+            )
+        return docs
 
     def _rescore(self, keys: Sequence[int]) -> dict[int, tuple[FloatArray, int]]:
         """Indexed vectors of ``keys`` rebuilt from their stored codes (with context), for
         re-scoring a 1-bit shortlist."""
         assert self._fetch is not None
-        pairs = {k: self._conversations.neighbours(k) for k in keys if k in self._entries}
-        wanted = {k for k in pairs} | {n for p in pairs.values() for n in p if n is not None}
-        ids = {k: self._entries[k].id for k in wanted if k in self._entries}
+        pairs = {k: self._conversations.neighbours(k) for k in keys}
+        wanted = set(pairs) | {n for p in pairs.values() for n in p if n is not None}
+        ids = {k: m for k in wanted if (m := self.catalog.memory_id(k)) is not None}
         fetched = self._fetch(list(ids.values()))
         out: dict[int, tuple[FloatArray, int]] = {}
         for key, (before, after) in pairs.items():
-            own = fetched.get(ids[key])
+            own = fetched.get(ids[key]) if key in ids else None
             if own is None:
                 continue
             vector, bits = own
@@ -244,17 +328,16 @@ class RetrievalEngine:
             vector=spec.vector,
             allowed=allowed,
         )
-        futures: dict[str, Future[tuple[list[Hit], float]]] = {}
-        for name in names:
-            self._lock.acquire_read()
-            futures[name] = self._pool.submit(self._run_channel, self.channels[name], query)
-        wait(list(futures.values()), timeout=self._budget_s)
+        runs = {name: _Run() for name in names}
+        futures = {
+            name: self._pool.submit(self._run_channel, self.channels[name], query, runs[name])
+            for name in names
+        }
+        missing = self._await(futures, runs)
         rankings: dict[str, list[Hit]] = {}
         timings: dict[str, float] = {}
-        missing: dict[str, str] = {}
         for name, future in futures.items():
-            if not future.done():
-                missing[name] = f"timed out after {self._budget_s * 1000:.0f} ms"
+            if name in missing:
                 continue
             error = future.exception()
             if error is not None:
@@ -275,14 +358,63 @@ class RetrievalEngine:
         for item in fused:
             memory_id = self.catalog.memory_id(item.key)
             if memory_id is not None:
-                results.append(ResultHit(memory_id, item, whys.get(item.key, {})))
+                why = {n: self._explained(w) for n, w in whys.get(item.key, {}).items()}
+                results.append(ResultHit(memory_id, item, why))
         timings["fusion_total"] = (time.perf_counter() - started) * 1000.0
         return SearchOutcome(results, timings, missing, weights, rankings)
 
-    def _run_channel(self, channel: Channel, query: Query) -> tuple[list[Hit], float]:
-        try:
-            started = time.perf_counter()
+    def _explained(self, why: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A channel names other memories by key (``via_key``); a client reads their ids."""
+        if "via_key" not in why:
+            return why
+        out = {k: v for k, v in why.items() if k != "via_key"}
+        via = self.catalog.memory_id(int(why["via_key"]))
+        if via is not None:
+            out["via_memory"] = str(via)
+        return out
+
+    def _await(
+        self, futures: Mapping[str, Future[Any]], runs: Mapping[str, _Run]
+    ) -> dict[str, str]:
+        """Wait until every channel finished or used up its budget, counted from when the
+        channel *started* (time queued behind other searches is not the channel's fault)."""
+        queued_limit = time.perf_counter() + QUEUE_LIMIT_S
+        pending = set(futures)
+        while pending:
+            now = time.perf_counter()
+            deadlines = {
+                name: (runs[name].started + self._budget_s if runs[name].started else queued_limit)
+                for name in pending
+            }
+            timeout = min(deadlines.values()) - now
+            if timeout <= 0:
+                pending -= {n for n, d in deadlines.items() if d <= now}
+                if not pending or all(futures[n].done() for n in pending):
+                    break
+                continue
+            done, _ = wait(
+                [futures[n] for n in pending], timeout=timeout, return_when=FIRST_COMPLETED
+            )
+            pending -= {n for n in pending if futures[n].done()}
+        missing: dict[str, str] = {}
+        for name, future in futures.items():
+            if future.done():
+                continue
+            if runs[name].started:
+                missing[name] = f"timed out after {self._budget_s * 1000:.0f} ms"
+            else:
+                missing[name] = f"not started within {QUEUE_LIMIT_S:.0f} s"
+        return missing
+
+    def _run_channel(self, channel: Channel, query: Query, run: _Run) -> tuple[list[Hit], float]:
+        # the read lock is taken here, in the worker: a queued search holds no lock, so a
+        # write never waits behind a queue of searches
+        with self._lock.read():
+            run.started = time.perf_counter()
             hits = channel.search(query)
-            return hits, (time.perf_counter() - started) * 1000.0
-        finally:
-            self._lock.release_read()
+            return hits, (time.perf_counter() - run.started) * 1000.0
+
+
+@dataclass(slots=True)
+class _Run:
+    started: float = 0.0

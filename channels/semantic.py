@@ -1,10 +1,17 @@
 """Semantic channel: cosine similarity over quantized vectors in FAISS.
 
-One flat FAISS index per precision (exhaustive, so scope filtering is exact): 8-bit
-scalar quantization for hot and warm memories, 4-bit for cold ones, 1-bit sign codes
-(``IndexBinaryFlat``) for archived ones. A scope becomes an ``IDSelectorBatch`` that FAISS
-checks *before* computing a distance, so a scope holding 0.1% of the index still gets
-its true top-k.
+One FAISS index per precision: 8-bit scalar quantization for hot and warm memories, 4-bit
+for cold ones, 1-bit sign codes (``IndexBinaryFlat``) for archived ones. A scope becomes an
+ID selector that FAISS checks *before* computing a distance, so a scope holding 0.1% of
+the index still gets its true top-k.
+
+The 8-bit index is exhaustive (``IndexScalarQuantizer``) up to ``IVF_MIN`` vectors; past
+that it becomes an inverted file over the same SQ8 codes (``IndexIVFScalarQuantizer``,
+``nlist = 2 sqrt(n)`` k-means cells, re-trained when the index has grown ``RETRAIN_GROWTH``
+times since). A search probes ``nprobe`` cells, widened by the share of the index the
+scope covers (``nprobe * n / |scope|``): a scope of at most ``EXACT_SCOPE`` memories probes
+every cell, so its top-k stays exact; the recall@10 against exhaustive search is measured
+by ``bench/scale.py``.
 
 Coarse codes are noisier, so their scores are ranked by a lower confidence bound:
 ``score - margin[bits]``. With the margins below, a coarse copy never outranks an equally
@@ -25,6 +32,7 @@ import faiss
 import numpy as np
 
 from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, top_hits
+from channels.catalog import grown
 from channels.context import with_context
 
 TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
@@ -37,6 +45,14 @@ MARGIN = {8: 0.0, 4: 0.07, 1: 0.19}
 BINARY_GAIN = 1.195
 SHORTLIST = 8
 RESCORE = 64
+IVF_MIN = 50_000
+"""Below this many 8-bit vectors the exhaustive scan is fast enough (a few ms)."""
+EXACT_SCOPE = 20_000
+"""Scopes up to this size are searched exhaustively, whatever the index."""
+RETRAIN_GROWTH = 4
+TRAIN_PER_CELL = 40
+BATCH_SELECTOR_MAX = 50_000
+"""Scopes up to this size become a hash-set selector; larger ones a bitmap over the keys."""
 # A 1-bit shortlist is re-scored with each memory's stored code when ``rescore`` is set: the
 # engine fetches those codes (4-bit for archived memories) from SQL, not from RAM.
 Rescorer = Callable[[Sequence[int]], Mapping[int, tuple[FloatArray, int]]]
@@ -61,13 +77,19 @@ class SemanticChannel:
     def __init__(self, *, dimension: int = 384, threads: int = 1) -> None:
         self.dimension = dimension
         self._threads = threads
-        self._bits_of: dict[int, int] = {}
+        self._bits_of = np.zeros(0, dtype=np.int8)
+        """Per key: the precision its vector is indexed at (0: not indexed)."""
+        self._count = 0
         self._indexes: dict[int, faiss.Index | faiss.IndexBinary] = {}
+        self._trained_at = 0
+        """Vectors in the 8-bit index when its IVF was trained (0: exhaustive)."""
         self.rescore: Rescorer | None = None
         self._reset()
 
     def _reset(self) -> None:
-        self._bits_of.clear()
+        self._bits_of = np.zeros(0, dtype=np.int8)
+        self._count = 0
+        self._trained_at = 0
         self._indexes = {bits: self._new_index(bits) for bits in (8, 4, 1)}
 
     def _new_index(self, bits: int) -> faiss.Index | faiss.IndexBinary:
@@ -101,17 +123,47 @@ class SemanticChannel:
                 self._indexes[1].add_with_ids(np.packbits(vectors >= 0, axis=1), keys)
             else:
                 self._indexes[bits].add_with_ids(np.clip(vectors, -_RANGE, _RANGE), keys)
-            for key in keys.tolist():
-                self._bits_of[key] = bits
+            self._bits_of = grown(self._bits_of, int(keys.max()) + 1)
+            self._bits_of[keys] = bits
+            self._count += keys.size
+        index = self._indexes[8]
+        if index.ntotal >= IVF_MIN and index.ntotal >= RETRAIN_GROWTH * self._trained_at:
+            self._indexes[8] = self._inverted(index)
 
     def remove(self, keys: Sequence[int]) -> None:
-        by_bits: dict[int, list[int]] = {}
-        for key in keys:
-            bits = self._bits_of.pop(key, None)
-            if bits is not None:
-                by_bits.setdefault(bits, []).append(key)
-        for bits, group in by_bits.items():
-            self._indexes[bits].remove_ids(np.asarray(group, dtype=np.int64))
+        known = np.asarray([k for k in keys if 0 <= k < self._bits_of.shape[0]], dtype=np.int64)
+        if known.size == 0:
+            return
+        bits_of = self._bits_of[known]
+        for bits in (8, 4, 1):
+            group = known[bits_of == bits]
+            if group.size:
+                self._indexes[bits].remove_ids(group)
+        self._count -= int(np.count_nonzero(bits_of))
+        self._bits_of[known] = 0
+
+    def _inverted(self, index: faiss.Index) -> faiss.Index:
+        """The 8-bit vectors moved into a freshly trained IVF over SQ8 codes."""
+        keys, vectors = _sq8_contents(index)
+        n = keys.shape[0]
+        nlist = int(min(max(2 * math.sqrt(n), 256), 4096))
+        quantizer = faiss.IndexFlatIP(self.dimension)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            quantizer,
+            self.dimension,
+            nlist,
+            faiss.ScalarQuantizer.QT_8bit_uniform,
+            faiss.METRIC_INNER_PRODUCT,
+            False,
+        )
+        ivf.cp.niter = 10
+        sample = np.random.default_rng(n).choice(n, min(n, TRAIN_PER_CELL * nlist), replace=False)
+        ivf.train(np.clip(vectors[np.sort(sample)], -_RANGE, _RANGE))
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        for start in range(0, n, 65_536):
+            ivf.add_with_ids(vectors[start : start + 65_536], keys[start : start + 65_536])
+        self._trained_at = n
+        return ivf
 
     def rebuild(self, docs: Iterable[Doc]) -> None:
         self._reset()
@@ -126,7 +178,7 @@ class SemanticChannel:
     # reads
 
     def search(self, query: Query) -> list[Hit]:
-        if query.vector is None or not self._bits_of or query.limit <= 0:
+        if query.vector is None or not self._count or query.limit <= 0:
             return []
         if query.allowed is not None and query.allowed.size == 0:
             return []
@@ -136,12 +188,12 @@ class SemanticChannel:
         scores: list[FloatArray] = []
         exact: list[FloatArray] = []
         used_bits: list[np.ndarray] = []
-        params = None
-        if query.allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(query.allowed))
+        selector, keep = self._selector(query.allowed)
+        scope = self._count if query.allowed is None else int(query.allowed.size)
         for bits, index in self._indexes.items():
             if index.ntotal == 0:
                 continue
+            params = _search_params(index, selector, scope)
             # Widen k while the cut-off score is tied, so exact ties are broken by key
             # (in top_hits), never by storage order.
             k = min(query.limit + 16, int(index.ntotal))
@@ -161,6 +213,7 @@ class SemanticChannel:
             exact.append(est.astype(np.float32))
             scores.append(lcb)
             used_bits.append(precision)
+        del keep  # the selector's bitmap lives until every index was searched
         if not keys:
             return []
         all_keys, all_scores = np.concatenate(keys), np.concatenate(scores)
@@ -176,6 +229,18 @@ class SemanticChannel:
             )
             for key, score in top_hits(all_keys, all_scores, query.limit)
         ]
+
+    def _selector(self, allowed: KeyArray | None) -> tuple[faiss.IDSelector | None, object]:
+        """A FAISS selector for the scope, and the array it reads (keep it alive)."""
+        if allowed is None:
+            return None, None
+        if allowed.size <= BATCH_SELECTOR_MAX:
+            return faiss.IDSelectorBatch(allowed), allowed
+        size = self._bits_of.shape[0]
+        mask = np.zeros(size, dtype=bool)
+        mask[allowed[allowed < size]] = True
+        bitmap = np.packbits(mask, bitorder="little")
+        return faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap)), bitmap
 
     def _search_index(
         self,
@@ -231,8 +296,50 @@ class SemanticChannel:
         per_bits = {bits: int(index.ntotal) for bits, index in self._indexes.items()}
         code_bytes = {8: self.dimension, 4: (self.dimension + 1) // 2, 1: self.dimension // 8}
         index_bytes = sum(per_bits[b] * (code_bytes[b] + 8) for b in per_bits)
-        return ChannelStats(
-            documents=len(self._bits_of),
-            index_bytes=index_bytes,
-            extra={"by_precision": {f"{b}bit": n for b, n in per_bits.items()}},
+        extra: dict[str, object] = {"by_precision": {f"{b}bit": n for b, n in per_bits.items()}}
+        if self._trained_at:
+            extra["ivf"] = {"nlist": int(self._indexes[8].nlist), "trained_at": self._trained_at}
+        return ChannelStats(documents=self._count, index_bytes=index_bytes, extra=extra)
+
+
+def nprobe(nlist: int, ntotal: int, scope: int) -> int:
+    """Cells to probe: a base share of the cells, widened by how little of the index the
+    scope covers (its members are spread over all cells); every cell for a small scope."""
+    if scope <= EXACT_SCOPE:
+        return nlist
+    base = max(16, nlist // 16)
+    return int(min(nlist, math.ceil(base * ntotal / max(scope, 1))))
+
+
+def _search_params(
+    index: faiss.Index | faiss.IndexBinary, selector: faiss.IDSelector | None, scope: int
+) -> faiss.SearchParameters | None:
+    if isinstance(index, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(
+            sel=selector, nprobe=nprobe(index.nlist, index.ntotal, scope)
         )
+    return None if selector is None else faiss.SearchParameters(sel=selector)
+
+
+def _sq8_contents(index: faiss.Index) -> tuple[KeyArray, FloatArray]:
+    """(keys, decoded vectors) of an 8-bit index, exhaustive or inverted."""
+    if isinstance(index, faiss.IndexIVF):
+        lists = index.invlists
+        keys, codes = [], []
+        for cell in range(index.nlist):
+            n = lists.list_size(cell)
+            if n:
+                keys.append(faiss.rev_swig_ptr(lists.get_ids(cell), n).copy())
+                raw = faiss.rev_swig_ptr(lists.get_codes(cell), n * lists.code_size)
+                codes.append(raw.copy().reshape(n, lists.code_size))
+        decoder = index.sq
+        all_keys, all_codes = np.concatenate(keys), np.concatenate(codes)
+    else:
+        inner = faiss.downcast_index(index.index)
+        all_keys = faiss.vector_to_array(index.id_map).astype(np.int64)
+        all_codes = faiss.vector_to_array(inner.codes).reshape(index.ntotal, inner.code_size)
+        decoder = inner.sq
+    vectors = np.vstack(
+        [decoder.decode(all_codes[i : i + 65_536]) for i in range(0, all_codes.shape[0], 65_536)]
+    )
+    return all_keys.astype(np.int64), vectors.astype(np.float32)

@@ -8,10 +8,15 @@ which ``sync`` follows.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,15 +25,61 @@ from channels.engine import IndexEntry, RetrievalEngine
 from channels.registry import build_channels, weight_policy
 from channels.semantic import TIER_BITS as INDEX_BITS
 from service.settings import Settings
-from storage.models import Memory
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
 
 
-def entry_from_row(row: Memory) -> IndexEntry:
-    """The row as the engine holds it: the embedding kept as a code at the search index's
-    precision for the row's tier (so an archived memory costs its 48-byte 1-bit code in RAM,
-    not a float vector; its finer stored code stays in SQL for re-scoring)."""
+class IndexedRow(Protocol):
+    """What the engine reads of a memory row: an ORM ``Memory``, a Core row of
+    ``INDEX_COLUMNS`` or any object with these attributes."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def superseded_by(self) -> uuid.UUID | None: ...
+
+    @property
+    def content(self) -> str: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    @property
+    def user_id(self) -> str | None: ...
+
+    @property
+    def agent_id(self) -> str | None: ...
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    @property
+    def meta(self) -> dict[str, Any] | None: ...
+
+    @property
+    def tier(self) -> str: ...
+
+    @property
+    def embedding(self) -> bytes | None: ...
+
+    @property
+    def embedding_bits(self) -> int: ...
+
+    @property
+    def embedding_scale(self) -> float: ...
+
+    @property
+    def embedding_dim(self) -> int: ...
+
+
+def entry_from_row(row: IndexedRow) -> IndexEntry:
+    """The row as the engine indexes it: the embedding kept as a code at the search index's
+    precision for the row's tier (an archived memory is indexed by its 48-byte 1-bit code;
+    its finer stored code stays in SQL for re-scoring)."""
     vector = None
     if row.embedding is not None and row.embedding_dim:
         vector = Code(row.embedding_bits, row.embedding_scale, row.embedding)
@@ -46,6 +97,21 @@ def entry_from_row(row: Memory) -> IndexEntry:
         vector=vector,
         tier=row.tier,
         dimension=row.embedding_dim,
+        version=row.version,
+    )
+
+
+def placement(row: Any) -> IndexEntry:
+    """Where a memory goes in the engine (id, scope, time, metadata), without its content."""
+    return IndexEntry(
+        id=row.id,
+        content="",
+        occurred_at=row.occurred_at,
+        user_id=row.user_id,
+        agent_id=row.agent_id,
+        session_id=row.session_id,
+        metadata=row.meta or {},
+        version=row.version,
     )
 
 
@@ -59,13 +125,13 @@ class IndexRegistry:
         self._engines: dict[uuid.UUID, RetrievalEngine] = {}
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="channel")
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.search.pool_size, thread_name_prefix="channel"
+        )
         self._event_watermark = 0
-        self._applied: dict[uuid.UUID, int] = {}
-        """memory id -> version last applied here, so the change feed skips our own writes."""
         self.ready = False
 
-    def _new_engine(self) -> RetrievalEngine:
+    def _new_engine(self, tenant_id: uuid.UUID) -> RetrievalEngine:
         channels: dict[str, Channel] = build_channels(dimension=self._dimension)
         search = self._settings.search
         return RetrievalEngine(
@@ -76,6 +142,7 @@ class IndexRegistry:
             budget_ms=search.channel_budget_ms,
             weight_policy=weight_policy if search.adaptive else None,
             fetch_vectors=self._stored_vectors,
+            load_entries=functools.partial(self._stored_entries, tenant_id),
         )
 
     def _stored_vectors(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[FloatArray, int]]:
@@ -88,11 +155,19 @@ class IndexRegistry:
             if payload is not None and dim
         }
 
+    def _stored_entries(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, IndexEntry]:
+        """Committed entries read back by primary key: a write's neighbours, as context."""
+        with self._sessions() as session:
+            rows = MemoryRepository(session).index_rows(tenant_id=tenant_id, ids=ids)
+        return {row.id: entry_from_row(row) for row in rows if row.superseded_by is None}
+
     def engine(self, tenant_id: uuid.UUID) -> RetrievalEngine:
         with self._lock:
             found = self._engines.get(tenant_id)
             if found is None:
-                found = self._engines[tenant_id] = self._new_engine()
+                found = self._engines[tenant_id] = self._new_engine(tenant_id)
             return found
 
     def engines(self) -> dict[uuid.UUID, RetrievalEngine]:
@@ -105,44 +180,43 @@ class IndexRegistry:
             tenants = [t.id for t in TenantRepository(session).list()]
         for tenant_id in tenants:
             self.rebuild(tenant_id)
+        release_free_memory()
         self.ready = True
 
     def rebuild(self, tenant_id: uuid.UUID) -> int:
-        with self._sessions() as session:
-            rows = list(MemoryRepository(session).iter_tenant(tenant_id))
-            # a consolidated source is served by its consolidated memory, not indexed itself
-            entries = [entry_from_row(row) for row in rows if row.superseded_by is None]
-            versions = {row.id: row.version for row in rows}
-        engine = self._new_engine()
-        engine.rebuild(entries)
+        """Rebuild one tenant's engine from SQL, streamed: no row is held beyond its chunk."""
+        engine = self._new_engine(tenant_id)
+        with self._sessions() as keys, self._sessions() as docs:
+            engine.rebuild(
+                (placement(row) for row in MemoryRepository(keys).iter_placements(tenant_id)),
+                docs_from=(
+                    entry_from_row(row) for row in MemoryRepository(docs).iter_index_rows(tenant_id)
+                ),
+            )
         with self._lock:
             self._engines[tenant_id] = engine
-        self._applied.update(versions)
-        return len(entries)
+        return len(engine)
 
     def apply(
         self,
         tenant_id: uuid.UUID,
         *,
-        upserted: Iterable[Memory] = (),
+        upserted: Iterable[IndexedRow] = (),
         deleted: Sequence[uuid.UUID] = (),
     ) -> None:
         engine = self.engine(tenant_id)
-        # never go back: a slower thread holding an older copy of a row must not undo a newer one
-        rows = [r for r in upserted if r.version >= self._applied.get(r.id, 0)]
-        superseded = [row for row in rows if row.superseded_by is not None]
-        if superseded:
-            rows = [row for row in rows if row.superseded_by is None]
-            deleted = [*deleted, *(row.id for row in superseded)]
+        rows = list(upserted)
+        superseded = [row.id for row in rows if row.superseded_by is not None]
+        deleted = [*deleted, *superseded]
         if deleted:
-            engine.remove(list(deleted))
-            for memory_id in deleted:
-                self._applied.pop(memory_id, None)
-        if superseded:
-            self._applied.update((row.id, row.version) for row in superseded)
-        if rows:
-            engine.upsert([entry_from_row(row) for row in rows])
-            self._applied.update((row.id, row.version) for row in rows)
+            engine.remove(deleted)
+        live = [entry_from_row(row) for row in rows if row.superseded_by is None]
+        if live:
+            engine.upsert(live)
+
+    def applied_version(self, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> int | None:
+        """The version of ``memory_id`` this process indexed, or None if it is not indexed."""
+        return self.engine(tenant_id).catalog.version(memory_id)
 
     def sync(self) -> int:
         """Apply changes committed by other processes since the last call (the change feed)."""
@@ -156,9 +230,10 @@ class IndexRegistry:
                 touched.setdefault(event.tenant_id, set()).add(event.memory_id)
             self._event_watermark = events[-1].id
             for tenant_id, ids in touched.items():
-                rows = repo.get_many(tenant_id=tenant_id, ids=list(ids))
-                gone = [i for i in ids if i not in rows and i in self._applied]
-                stale = [r for r in rows.values() if self._applied.get(r.id) != r.version]
+                rows = {r.id: r for r in repo.index_rows(tenant_id=tenant_id, ids=list(ids))}
+                indexed = {i: self.applied_version(tenant_id, i) for i in ids}
+                gone = [i for i in ids if i not in rows and indexed[i] is not None]
+                stale = [r for r in rows.values() if indexed[r.id] != r.version]
                 self.apply(tenant_id, upserted=stale, deleted=gone)
         return len(events)
 
@@ -169,4 +244,8 @@ class IndexRegistry:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-IndexApplier = Callable[..., None]
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS after a rebuild (glibc keeps them otherwise, so
+    a restarted process would hold the rebuild's transient rows as RSS for good)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -23,6 +23,8 @@ class SearchSettings(BaseModel):
     rrf_k: float = Field(8.0, gt=0)
     channel_budget_ms: float = Field(250.0, gt=0)
     depth: int = Field(50, ge=1, le=1000)
+    pool_size: int = Field(8, ge=1, le=256)
+    """Worker threads that run channel searches (shared by every tenant's engine)."""
     """How many candidates each channel contributes to fusion."""
     adaptive: bool = True
     """Raise the temporal / graph weights when the query names a time or an entity."""

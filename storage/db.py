@@ -39,9 +39,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITE = "mnemonix_write"
+"""Execution option that marks a connection's transaction as a writer (``unit_of_work``)."""
+
+
 def _sqlite_begin(connection: Any) -> None:
-    # Take the write lock up front: no deadlocking read-then-write upgrades between processes.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the write lock up front: no deadlocking read-then-write upgrades between
+    # processes. A reader starts a deferred transaction: in WAL mode it takes no lock at all,
+    # so searches never queue behind one another or behind writes.
+    if connection.get_execution_options().get(WRITE):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -50,8 +59,9 @@ def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    session = factory()
+    """One writing transaction: commit on success, roll back on any error."""
+    bind = factory.kw["bind"]
+    session = factory(bind=bind.execution_options(**{WRITE: True}))
     try:
         yield session
         session.commit()

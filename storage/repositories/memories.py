@@ -5,7 +5,18 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, MemoryEvent
@@ -43,6 +54,35 @@ def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElemen
     return clauses
 
 
+INDEX_COLUMNS = (
+    Memory.id,
+    Memory.tenant_id,
+    Memory.version,
+    Memory.superseded_by,
+    Memory.content,
+    Memory.occurred_at,
+    Memory.user_id,
+    Memory.agent_id,
+    Memory.session_id,
+    Memory.meta,
+    Memory.tier,
+    Memory.embedding,
+    Memory.embedding_bits,
+    Memory.embedding_scale,
+    Memory.embedding_dim,
+)
+"""The columns a retrieval engine indexes (rows keep these attribute names)."""
+PLACEMENT_COLUMNS = (
+    Memory.id,
+    Memory.version,
+    Memory.occurred_at,
+    Memory.user_id,
+    Memory.agent_id,
+    Memory.session_id,
+    Memory.meta,
+)
+
+
 class MemoryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -59,12 +99,48 @@ class MemoryRepository:
     def get_many(
         self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, Memory]:
+        # By primary key only, the tenant checked on the rows: with `tenant_id = ? AND id IN`
+        # SQLite's planner may walk the whole tenant through a tenant index instead.
         if not ids:
             return {}
-        rows = self.session.scalars(
-            select(Memory).where(Memory.tenant_id == tenant_id, Memory.id.in_(list(ids)))
+        rows = self.session.scalars(select(Memory).where(Memory.id.in_(list(ids))))
+        return {row.id: row for row in rows if row.tenant_id == tenant_id}
+
+    def index_rows(self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """What the retrieval engine indexes of these memories (by primary key, no ORM)."""
+        if not ids:
+            return []
+        stmt = select(*INDEX_COLUMNS).where(Memory.id.in_(list(ids)))
+        return [row for row in self.session.execute(stmt) if row.tenant_id == tenant_id]
+
+    def iter_placements(self, tenant_id: uuid.UUID, *, batch: int = 8192) -> Iterator[Row[Any]]:
+        """Id, version, scope, time and metadata of the tenant's searchable memories, in
+        insertion order: how a rebuilt engine hands out its keys."""
+        stmt = (
+            select(*PLACEMENT_COLUMNS)
+            .where(Memory.tenant_id == tenant_id, Memory.superseded_by.is_(None))
+            .order_by(Memory.created_at, Memory.id)
+            .execution_options(yield_per=batch, stream_results=True)
         )
-        return {row.id: row for row in rows}
+        yield from self.session.execute(stmt)
+
+    def iter_index_rows(self, tenant_id: uuid.UUID, *, batch: int = 4096) -> Iterator[Row[Any]]:
+        """The tenant's searchable memories (consolidated sources excluded) in conversation
+        order - scope, then time, then insertion - streamed without ORM objects."""
+        stmt = (
+            select(*INDEX_COLUMNS)
+            .where(Memory.tenant_id == tenant_id, Memory.superseded_by.is_(None))
+            .order_by(
+                Memory.user_id,
+                Memory.agent_id,
+                Memory.session_id,
+                Memory.occurred_at,
+                Memory.created_at,
+                Memory.id,
+            )
+            .execution_options(yield_per=batch, stream_results=True)
+        )
+        yield from self.session.execute(stmt)
 
     def page(
         self, *, tenant_id: uuid.UUID, flt: MemoryFilter, limit: int, after: PageCursor | None
