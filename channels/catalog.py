@@ -42,11 +42,13 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def grown(values: npt.NDArray[Any], size: int, fill: Any = 0) -> npt.NDArray[Any]:
+def grown(
+    values: npt.NDArray[Any], size: int, fill: Any = 0, *, minimum: int = 1024
+) -> npt.NDArray[Any]:
     """``values`` with room for ``size`` rows (capacity doubles; new rows are ``fill``)."""
     if size <= values.shape[0]:
         return values
-    shape = (max(size, 2 * values.shape[0], 1024), *values.shape[1:])
+    shape = (max(size, 2 * values.shape[0], minimum), *values.shape[1:])
     out = np.full(shape, fill, dtype=values.dtype)
     out[: values.shape[0]] = values
     return out
@@ -58,11 +60,11 @@ class _Posting:
     __slots__ = ("pairs", "size")
 
     def __init__(self) -> None:
-        self.pairs = np.zeros((8, 2), dtype=np.int32)
+        self.pairs = np.zeros((2, 2), dtype=np.int32)
         self.size = 0
 
     def add(self, key: int, generation: int) -> None:
-        self.pairs = grown(self.pairs, self.size + 1)
+        self.pairs = grown(self.pairs, self.size + 1, minimum=2)
         self.pairs[self.size] = (key, generation)
         self.size += 1
 

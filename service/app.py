@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,11 +31,12 @@ from service.search.endpoints import router as search_router
 from service.settings import Settings
 from service.state import AppState
 from storage import migrate
-from storage.db import build_engine, build_sessionmaker
+from storage.db import build_engine, build_sessionmaker, refresh_statistics
 
 logger = logging.getLogger("mnemonix")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 BACKGROUND_SECONDS = 2.0
+STATISTICS_SECONDS = 600.0
 
 
 def build_state(settings: Settings) -> AppState:
@@ -60,12 +62,17 @@ def build_state(settings: Settings) -> AppState:
 
 
 async def _background(state: AppState) -> None:
-    """Flush access counts and follow other processes' writes, every couple of seconds."""
+    """Flush access counts and follow other processes' writes, every couple of seconds;
+    refresh the planner's statistics every ``STATISTICS_SECONDS``."""
+    last_statistics = time.monotonic()
     while True:
         await asyncio.sleep(BACKGROUND_SECONDS)
         try:
             await run_in_threadpool(state.access.flush)
             await run_in_threadpool(state.indexes.sync)
+            if time.monotonic() - last_statistics >= STATISTICS_SECONDS:
+                last_statistics = time.monotonic()
+                await run_in_threadpool(refresh_statistics, state.engine)
         except Exception:
             logger.exception("background maintenance failed")
 
@@ -94,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             data_dir=settings.data_dir,
         )
         await run_in_threadpool(state.indexes.rebuild_all)
+        await run_in_threadpool(refresh_statistics, state.engine)
         tasks = [asyncio.create_task(_background(state))]
         if settings.lifecycle.enabled:
             tasks.append(asyncio.create_task(_lifecycle_schedule(state)))

@@ -28,6 +28,9 @@ from service.settings import Settings
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
 
+BULK = 1000
+"""A batch this large (an import) hands the heap it freed back to the OS afterwards."""
+
 
 class IndexedRow(Protocol):
     """What the engine reads of a memory row: an ORM ``Memory``, a Core row of
@@ -213,6 +216,8 @@ class IndexRegistry:
         live = [entry_from_row(row) for row in rows if row.superseded_by is None]
         if live:
             engine.upsert(live)
+        if len(rows) >= BULK:
+            release_free_memory()
 
     def applied_version(self, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> int | None:
         """The version of ``memory_id`` this process indexed, or None if it is not indexed."""

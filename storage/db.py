@@ -53,6 +53,18 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Keep the planner's statistics current: SQLite's ``PRAGMA optimize`` (runs ANALYZE
+    where it pays), PostgreSQL's ``ANALYZE`` of the hot tables (autovacuum lags bulk loads)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA optimize")
+        else:
+            conn.exec_driver_sql("ANALYZE memory")
+            conn.exec_driver_sql("ANALYZE memory_event")
+        conn.commit()
+
+
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

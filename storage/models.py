@@ -61,7 +61,7 @@ class ApiKey(Base):
 class Memory(Base):
     __tablename__ = "memory"
     __table_args__ = (
-        Index("ix_memory_tenant_user", "tenant_id", "user_id"),
+        Index("ix_memory_tenant_user_created", "tenant_id", "user_id", "created_at", "id"),
         Index("ix_memory_tenant_occurred", "tenant_id", "occurred_at"),
         Index("ix_memory_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_memory_tenant_hash", "tenant_id", "content_hash"),
