@@ -128,16 +128,29 @@ def noisy_vectors(pool: np.ndarray, n: int, *, seed: int = 11, noise: float = 0.
     return out
 
 
-def embedded_pool(size: int, *, seed_text: Path | None = None) -> np.ndarray:
-    """MiniLM embeddings of ``size`` generated turns (cached)."""
-    cache = Path.home() / ".cache" / "mnemonix-bench" / f"pool-{size}.npy"
-    if cache.exists():
-        return np.load(cache)  # type: ignore[no-any-return]
-    from channels.embedder import build_embedder
+def contents(n: int, seed_text: Path | None) -> Iterator[tuple[Turn, str]]:
+    """The turns and the memory text stored for each (``"<speaker>: <text>"``)."""
+    for turn in turns(n, seed_text=seed_text):
+        yield turn, f"{turn.speaker}: {turn.text}"
 
-    embedder = build_embedder("minilm", model_path=None, threads=None, precision="int8")
-    texts = [t.text for t in turns(size, seed=99, seed_text=seed_text)]
-    vectors = np.vstack([embedder.embed(texts[i : i + 256]) for i in range(0, size, 256)])
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cache, vectors.astype(np.float32))
-    return vectors.astype(np.float32)
+
+def turn_vectors(n: int, *, real: int, seed_text: Path | None = None) -> np.ndarray:
+    """Vectors for the first ``n`` memories: MiniLM embeddings of the first ``real`` memory
+    texts themselves (cached), and past those, copies of them with small Gaussian noise
+    (norm 0.15, cosine ~0.99) so that a million memories keep real embeddings' geometry."""
+    real = min(real, n)
+    cache = Path.home() / ".cache" / "mnemonix-bench" / f"turns-{real}.npy"
+    if cache.exists():
+        base = np.load(cache)
+    else:
+        from channels.embedder import build_embedder
+
+        embedder = build_embedder("minilm", model_path=None, threads=None, precision="int8")
+        texts = [text for _, text in contents(real, seed_text)]
+        base = np.vstack([embedder.embed(texts[i : i + 256]) for i in range(0, real, 256)])
+        base = base.astype(np.float32)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, base)
+    if n <= base.shape[0]:
+        return base[:n]  # type: ignore[no-any-return]
+    return np.vstack([base, noisy_vectors(base, n - base.shape[0], noise=0.15)])

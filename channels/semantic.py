@@ -159,6 +159,9 @@ class SemanticChannel:
         ivf.cp.niter = 10
         sample = np.random.default_rng(n).choice(n, min(n, TRAIN_PER_CELL * nlist), replace=False)
         ivf.train(np.clip(vectors[np.sort(sample)], -_RANGE, _RANGE))
+        # the exhaustive index's fixed code range, not one fitted to the sample: the codes
+        # (and so the scores) stay exactly those of the exhaustive index
+        faiss.copy_array_to_vector(np.array([-_RANGE, 2 * _RANGE], dtype=np.float32), ivf.sq.trained)
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         for start in range(0, n, 65_536):
             ivf.add_with_ids(vectors[start : start + 65_536], keys[start : start + 65_536])
