@@ -23,6 +23,10 @@ from service.settings import Settings
 from storage.models import Memory
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
+from storage.repositories.feed import FeedCursor, FeedEvent, FeedRepository
+
+SYNC_BATCH = 1000
+"""Memories whose rows one change-feed query reads at most."""
 
 
 def entry_from_row(row: Memory) -> IndexEntry:
@@ -60,7 +64,7 @@ class IndexRegistry:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="channel")
-        self._event_watermark = 0
+        self._feed = FeedCursor()
         self._applied: dict[uuid.UUID, int] = {}
         """memory id -> version last applied here, so the change feed skips our own writes."""
         self.ready = False
@@ -101,7 +105,7 @@ class IndexRegistry:
 
     def rebuild_all(self) -> None:
         with self._sessions() as session:
-            self._event_watermark = MemoryRepository(session).last_event_id()
+            self._feed = FeedRepository(session).start()  # before any row is read
             tenants = [t.id for t in TenantRepository(session).list()]
         for tenant_id in tenants:
             self.rebuild(tenant_id)
@@ -145,25 +149,40 @@ class IndexRegistry:
             self._applied.update((row.id, row.version) for row in rows)
 
     def sync(self) -> int:
-        """Apply changes committed by other processes since the last call (the change feed)."""
-        with self._sync_lock, self._sessions() as session:
-            repo = MemoryRepository(session)
-            events = repo.events_after(self._event_watermark)
-            if not events:
-                return 0
-            touched: dict[uuid.UUID, set[uuid.UUID]] = {}
-            for event in events:
-                touched.setdefault(event.tenant_id, set()).add(event.memory_id)
-            self._event_watermark = events[-1].id
-            for tenant_id, ids in touched.items():
-                rows = repo.get_many(tenant_id=tenant_id, ids=list(ids))
-                gone = [i for i in ids if i not in rows and i in self._applied]
-                stale = [r for r in rows.values() if self._applied.get(r.id) != r.version]
-                self.apply(tenant_id, upserted=stale, deleted=gone)
-        return len(events)
+        """Apply changes committed by other processes since the last call (the change feed).
 
-    def advance_watermark(self, event_id: int) -> None:
-        self._event_watermark = max(self._event_watermark, event_id)
+        Exact (``storage/repositories/feed.py``): every event committed before this call
+        began is handled by it or was by an earlier one, whatever order ids committed in.
+        Events of our own writes, already applied at their version, cost no row read.
+        Returns how many events were new.
+        """
+        with self._sync_lock:
+            with self._sessions() as session:
+                horizon, events = FeedRepository(session).read(self._feed)
+            fresh = self._feed.unseen(events)
+            wanted: dict[uuid.UUID, dict[uuid.UUID, None]] = {}
+            for event in fresh:
+                if self._behind(event):
+                    wanted.setdefault(event.tenant_id, {})[event.memory_id] = None
+            for tenant_id, ids in wanted.items():
+                listed = list(ids)
+                for start in range(0, len(listed), SYNC_BATCH):
+                    batch = listed[start : start + SYNC_BATCH]
+                    with self._sessions() as session:
+                        rows = MemoryRepository(session).get_many(tenant_id=tenant_id, ids=batch)
+                    gone = [i for i in batch if i not in rows and i in self._applied]
+                    stale = [r for r in rows.values() if self._applied.get(r.id) != r.version]
+                    self.apply(tenant_id, upserted=stale, deleted=gone)
+            # moved only once all is applied: an error above means the same read next time
+            self._feed = self._feed.advance(horizon, events)
+        return len(fresh)
+
+    def _behind(self, event: FeedEvent) -> bool:
+        """Whether this index may not yet reflect ``event`` (else its row need not be read)."""
+        applied = self._applied.get(event.memory_id)
+        if event.event == "deleted":
+            return applied is not None
+        return applied is None or applied < event.version
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
