@@ -152,16 +152,15 @@ class IndexRegistry:
         """Apply changes committed by other processes since the last call (the change feed).
 
         Exact (``storage/repositories/feed.py``): every event committed before this call
-        began is handled by it or was by an earlier one, whatever order ids committed in.
-        Events of our own writes, already applied at their version, cost no row read.
+        began is handled by it or was by an earlier one, once, whatever order ids committed
+        in. Events of our own writes, already applied at their version, cost no row read.
         Returns how many events were new.
         """
         with self._sync_lock:
             with self._sessions() as session:
-                horizon, events = FeedRepository(session).read(self._feed)
-            fresh = self._feed.unseen(events)
+                snapshot, events = FeedRepository(session).read(self._feed)
             wanted: dict[uuid.UUID, dict[uuid.UUID, None]] = {}
-            for event in fresh:
+            for event in events:
                 if self._behind(event):
                     wanted.setdefault(event.tenant_id, {})[event.memory_id] = None
             for tenant_id, ids in wanted.items():
@@ -174,8 +173,8 @@ class IndexRegistry:
                     stale = [r for r in rows.values() if self._applied.get(r.id) != r.version]
                     self.apply(tenant_id, upserted=stale, deleted=gone)
             # moved only once all is applied: an error above means the same read next time
-            self._feed = self._feed.advance(horizon, events)
-        return len(fresh)
+            self._feed = self._feed.advance(snapshot, events)
+        return len(events)
 
     def _behind(self, event: FeedEvent) -> bool:
         """Whether this index may not yet reflect ``event`` (else its row need not be read)."""

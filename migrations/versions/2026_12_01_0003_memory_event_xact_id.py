@@ -5,8 +5,9 @@ Revises: 0002
 Create Date: 2026-12-01 03:40:00.000000
 
 On PostgreSQL every event records ``pg_current_xact_id()`` (the 64-bit ``xid8`` of the
-transaction that wrote it, stored as ``bigint``); followers read the feed by transaction
-horizon, not by highest id seen (``storage/repositories/feed.py``). SQLite keeps NULL: it has
+transaction that wrote it, stored as ``bigint``); followers read the feed by snapshot
+(transactions finished since the last read), not by highest id seen
+(``storage/repositories/feed.py``). SQLite keeps NULL: it has
 one writer at a time, so its ids are already in commit order. Events written before this
 revision keep NULL too (a process rebuilds from rows at start-up, so it never needs them).
 """

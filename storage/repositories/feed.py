@@ -5,22 +5,21 @@ sequence when the row is inserted, but becomes visible when its transaction comm
 transactions commit in any order. A follower that reads past id 11 while the transaction
 holding id 10 is still open skips id 10 for ever.
 
-The cursor here follows transactions instead. Every event records the id of the transaction
-that wrote it (``xact_id``, ``pg_current_xact_id()``). A snapshot's ``xmin``
-(``pg_snapshot_xmin(pg_current_snapshot())``) is the oldest transaction still running when it
-was taken: every transaction below it has finished, so each of its events is visible in that
-snapshot and in every later one, or never will be (rolled back). A read is therefore:
+The cursor here is a PostgreSQL snapshot instead. Every event records the transaction that
+wrote it (``xact_id`` = ``pg_current_xact_id()``). A snapshot (``pg_current_snapshot()``,
+printed ``xmin:xmax:xip,...``) splits transactions in two: *finished* ones, with
+``xact_id < xmax`` and not in the in-progress list ``xip`` (each either committed, and then
+visible in that snapshot and every later one, or rolled back); and *unfinished* ones, the rest.
+One statement reads both the current snapshot ``S`` and every visible event of a transaction
+unfinished at the cursor's snapshot ``C``::
 
-1. ``horizon`` = the ``xmin`` of a snapshot taken first;
-2. every event with ``xact_id >= cursor.xmin`` (a later statement: it sees a superset);
-3. the new cursor is ``xmin = horizon``, with ``seen`` = the ids read whose ``xact_id >=
-   horizon`` (they are read again next time, and must not be handled twice).
+    xact_id >= C.xmax  OR  xact_id IN C.xip
 
-Invariant: every event whose transaction is below ``cursor.xmin``, and every id in
-``cursor.seen``, has been handled. Hence each committed event is handled by the first read
-that starts after its commit; none is skipped, none handed out twice. What is re-read each
-time is only the events of transactions at or above the horizon (those of the last moments,
-plus any written since the oldest still-running write transaction began).
+Those are exactly the events visible in ``S`` and not in ``C``: nothing read before, nothing
+skipped. The cursor then becomes ``S``. By induction every event visible in the cursor's
+snapshot has been handled, so each committed event is handled by the first read that starts
+after its commit, once. The cost is the new events plus one index probe per transaction in
+flight (``xip``), whatever a long-open transaction does to the horizon.
 
 SQLite has one writer at a time (every transaction begins ``IMMEDIATE``), so ids are assigned
 in commit order and "every id above the last one handled" is exact there; ``xact_id`` is NULL.
@@ -30,9 +29,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import ColumnElement, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
@@ -52,34 +52,51 @@ class FeedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A PostgreSQL snapshot: which transactions had finished when it was taken."""
+
+    xmin: int
+    xmax: int
+    xip: frozenset[int]
+
+    @classmethod
+    def parse(cls, text: str) -> Snapshot:
+        """``pg_current_snapshot()::text``, e.g. ``"10:20:10,14,15"``."""
+        xmin, xmax, xip = text.split(":")
+        return cls(int(xmin), int(xmax), frozenset(int(x) for x in xip.split(",") if x))
+
+    def finished(self, xact_id: int) -> bool:
+        """Whether that transaction had committed or rolled back: its events, if any, are
+        visible in this snapshot (and every later one), or never will be."""
+        return xact_id < self.xmax and xact_id not in self.xip
+
+
+@dataclass(frozen=True, slots=True)
 class FeedCursor:
-    """A follower's position. ``xmin`` is None where ids are in commit order (SQLite), or on
-    PostgreSQL before the first read (then the whole feed is new)."""
+    """A follower's position: every event visible at ``snapshot`` (PostgreSQL), or every
+    event up to ``after_id`` (SQLite, ids in commit order), has been handled. On PostgreSQL
+    before the first read there is no snapshot, and the whole feed is new."""
 
     after_id: int = 0
     """The highest event id handled (the position itself on SQLite; informational on PG)."""
-    xmin: int | None = None
-    """PostgreSQL: every event of a transaction older than this has been handled."""
-    seen: frozenset[int] = field(default_factory=frozenset)
-    """PostgreSQL: handled events whose transaction is not older than ``xmin``."""
+    snapshot: Snapshot | None = None
 
-    def unseen(self, events: Iterable[FeedEvent]) -> list[FeedEvent]:
-        """The events of a read that this cursor has not handled yet, in id order."""
-        return sorted((e for e in events if e.id not in self.seen), key=lambda e: e.id)
+    def wants(self, event: FeedEvent) -> bool:
+        """Whether ``event`` (visible now) is new to this cursor: the predicate
+        ``FeedRepository.read`` evaluates in SQL."""
+        if self.snapshot is None:
+            return event.id > self.after_id
+        return event.xact_id is not None and not self.snapshot.finished(event.xact_id)
 
-    def advance(self, horizon: int | None, events: Iterable[FeedEvent]) -> FeedCursor:
-        """The cursor once every event of a read (``FeedRepository.read``) is handled.
+    def advance(self, snapshot: Snapshot | None, events: Iterable[FeedEvent]) -> FeedCursor:
+        """The cursor once a read's ``events`` are handled; ``snapshot`` is the read's own
+        (None on SQLite)."""
+        last = max((event.id for event in events), default=self.after_id)
+        return FeedCursor(after_id=max(last, self.after_id), snapshot=snapshot)
 
-        ``horizon`` is the read's snapshot ``xmin`` (None on SQLite); ``events`` all it
-        returned, handled before or now.
-        """
-        last = self.after_id
-        seen: set[int] = set()
-        for event in events:
-            last = max(last, event.id)
-            if horizon is not None and event.xact_id is not None and event.xact_id >= horizon:
-                seen.add(event.id)
-        return FeedCursor(after_id=last, xmin=horizon, seen=frozenset(seen))
+
+def _event(row: Any) -> FeedEvent:
+    return FeedEvent(row.id, row.xact_id, row.tenant_id, row.memory_id, row.event, row.version)
 
 
 class FeedRepository:
@@ -89,20 +106,18 @@ class FeedRepository:
     def _ordered_by_commit(self) -> bool:
         return self.session.get_bind().dialect.name != "postgresql"
 
-    def _horizon(self) -> int:
-        xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())  # an xid8: via text to bigint
-        return int(self.session.scalar(select(cast(cast(xmin, Text), BigInteger))) or 0)
-
     def start(self) -> FeedCursor:
         """The position to follow from, taken *before* the caller reads the rows it indexes:
-        anything committed after this (or still in flight now) is read from the feed later."""
-        last = int(self.session.scalar(select(func.coalesce(func.max(MemoryEvent.id), 0))) or 0)
+        anything committed after this (or in flight now) is read from the feed later."""
+        last = func.coalesce(func.max(MemoryEvent.id), 0)
         if self._ordered_by_commit():
-            return FeedCursor(after_id=last)
-        return FeedCursor(after_id=last, xmin=self._horizon())
+            return FeedCursor(after_id=int(self.session.scalar(select(last)) or 0))
+        row = self.session.execute(select(last, cast(func.pg_current_snapshot(), Text))).one()
+        return FeedCursor(after_id=int(row[0]), snapshot=Snapshot.parse(row[1]))
 
-    def read(self, cursor: FeedCursor) -> tuple[int | None, list[FeedEvent]]:
-        """(horizon, events) to hand to ``cursor.unseen`` and ``cursor.advance``."""
+    def read(self, cursor: FeedCursor) -> tuple[Snapshot | None, list[FeedEvent]]:
+        """(the read's snapshot, the events new to ``cursor`` in id order): hand them to
+        ``cursor.advance`` once handled."""
         columns = (
             MemoryEvent.id,
             MemoryEvent.xact_id,
@@ -111,13 +126,22 @@ class FeedRepository:
             MemoryEvent.event,
             MemoryEvent.version,
         )
-        horizon: int | None = None
-        stmt = select(*columns).order_by(MemoryEvent.id)
         if self._ordered_by_commit():
-            stmt = stmt.where(MemoryEvent.id > cursor.after_id)
-        else:
-            horizon = self._horizon()  # first: the events below read next are all visible
-            if cursor.xmin is not None:
-                stmt = stmt.where(MemoryEvent.xact_id >= cursor.xmin)
-        events = [FeedEvent(*row) for row in self.session.execute(stmt)]
-        return horizon, events
+            stmt = select(*columns).where(MemoryEvent.id > cursor.after_id).order_by(MemoryEvent.id)
+            return None, [_event(row) for row in self.session.execute(stmt)]
+        seen = cursor.snapshot
+        new: ColumnElement[bool] = (
+            MemoryEvent.id > cursor.after_id
+            if seen is None
+            else or_(MemoryEvent.xact_id >= seen.xmax, MemoryEvent.xact_id.in_(sorted(seen.xip)))
+        )
+        # one statement: the snapshot printed is the one the events are read in
+        now = select(cast(func.pg_current_snapshot(), Text).label("snapshot")).subquery("now")
+        stmt = (
+            select(now.c.snapshot, *columns)
+            .select_from(now.outerjoin(MemoryEvent, new))
+            .order_by(MemoryEvent.id)
+        )
+        rows = self.session.execute(stmt).all()
+        events = [_event(row) for row in rows if row.id is not None]
+        return Snapshot.parse(str(rows[0].snapshot)), events
