@@ -27,6 +27,10 @@ from channels.semantic import TIER_BITS as INDEX_BITS
 from service.settings import Settings
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
+from storage.repositories.feed import FeedCursor, FeedEvent, FeedRepository
+
+SYNC_BATCH = 1000
+"""Memories whose rows one change-feed query reads at most."""
 
 BULK = 1000
 """A batch this large (an import) hands the heap it freed back to the OS afterwards."""
@@ -131,7 +135,7 @@ class IndexRegistry:
         self._pool = ThreadPoolExecutor(
             max_workers=settings.search.pool_size, thread_name_prefix="channel"
         )
-        self._event_watermark = 0
+        self._feed = FeedCursor()
         self.ready = False
 
     def _new_engine(self, tenant_id: uuid.UUID) -> RetrievalEngine:
@@ -179,7 +183,7 @@ class IndexRegistry:
 
     def rebuild_all(self) -> None:
         with self._sessions() as session:
-            self._event_watermark = MemoryRepository(session).last_event_id()
+            self._feed = FeedRepository(session).start()  # before any row is read
             tenants = [t.id for t in TenantRepository(session).list()]
         for tenant_id in tenants:
             self.rebuild(tenant_id)
@@ -224,26 +228,41 @@ class IndexRegistry:
         return self.engine(tenant_id).catalog.version(memory_id)
 
     def sync(self) -> int:
-        """Apply changes committed by other processes since the last call (the change feed)."""
-        with self._sync_lock, self._sessions() as session:
-            repo = MemoryRepository(session)
-            events = repo.events_after(self._event_watermark)
-            if not events:
-                return 0
-            touched: dict[uuid.UUID, set[uuid.UUID]] = {}
+        """Apply changes committed by other processes since the last call (the change feed).
+
+        Exact (``storage/repositories/feed.py``): every event committed before this call
+        began is handled by it or was by an earlier one, once, whatever order ids committed
+        in. Events of our own writes, already applied at their version, cost no row read.
+        Returns how many events were new.
+        """
+        with self._sync_lock:
+            with self._sessions() as session:
+                snapshot, events = FeedRepository(session).read(self._feed)
+            wanted: dict[uuid.UUID, dict[uuid.UUID, None]] = {}
             for event in events:
-                touched.setdefault(event.tenant_id, set()).add(event.memory_id)
-            self._event_watermark = events[-1].id
-            for tenant_id, ids in touched.items():
-                rows = {r.id: r for r in repo.index_rows(tenant_id=tenant_id, ids=list(ids))}
-                indexed = {i: self.applied_version(tenant_id, i) for i in ids}
-                gone = [i for i in ids if i not in rows and indexed[i] is not None]
-                stale = [r for r in rows.values() if indexed[r.id] != r.version]
-                self.apply(tenant_id, upserted=stale, deleted=gone)
+                if self._behind(event):
+                    wanted.setdefault(event.tenant_id, {})[event.memory_id] = None
+            for tenant_id, ids in wanted.items():
+                listed = list(ids)
+                for start in range(0, len(listed), SYNC_BATCH):
+                    batch = listed[start : start + SYNC_BATCH]
+                    with self._sessions() as session:
+                        found = MemoryRepository(session).index_rows(tenant_id=tenant_id, ids=batch)
+                    rows = {row.id: row for row in found}
+                    indexed = {i: self.applied_version(tenant_id, i) for i in batch}
+                    gone = [i for i in batch if i not in rows and indexed[i] is not None]
+                    stale = [r for r in rows.values() if indexed[r.id] != r.version]
+                    self.apply(tenant_id, upserted=stale, deleted=gone)
+            # moved only once all is applied: an error above means the same read next time
+            self._feed = self._feed.advance(snapshot, events)
         return len(events)
 
-    def advance_watermark(self, event_id: int) -> None:
-        self._event_watermark = max(self._event_watermark, event_id)
+    def _behind(self, event: FeedEvent) -> bool:
+        """Whether this index may not yet reflect ``event`` (else its row need not be read)."""
+        applied = self.applied_version(event.tenant_id, event.memory_id)
+        if event.event == "deleted":
+            return applied is not None
+        return applied is None or applied < event.version
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -101,10 +103,16 @@ class Memory(Base):
 
 
 class MemoryEvent(Base):
-    """History: created / updated / deleted (a tombstone without content) and lifecycle moves."""
+    """History: created / updated / deleted (a tombstone without content) and lifecycle moves.
+
+    Also the change feed other processes follow (``storage/repositories/feed.py``).
+    """
 
     __tablename__ = "memory_event"
-    __table_args__ = (Index("ix_memory_event_memory", "tenant_id", "memory_id", "id"),)
+    __table_args__ = (
+        Index("ix_memory_event_memory", "tenant_id", "memory_id", "id"),
+        Index("ix_memory_event_xact", "xact_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -114,6 +122,9 @@ class MemoryEvent(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     actor: Mapped[str] = mapped_column(String(100), default="api")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    xact_id: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
+    """PostgreSQL: the writing transaction's ``pg_current_xact_id()`` (xid8 as bigint), set by
+    the column default (migration 0003). SQLite: NULL (one writer at a time)."""
 
 
 class MemoryLink(Base):

@@ -257,11 +257,3 @@ class MemoryRepository:
             .order_by(MemoryEvent.id)
         )
         return list(self.session.scalars(stmt))
-
-    def events_after(self, event_id: int, *, limit: int = 5000) -> list[MemoryEvent]:
-        """The change feed other processes follow to keep their indexes in step."""
-        stmt = select(MemoryEvent).where(MemoryEvent.id > event_id).order_by(MemoryEvent.id)
-        return list(self.session.scalars(stmt.limit(limit)))
-
-    def last_event_id(self) -> int:
-        return int(self.session.scalar(select(func.coalesce(func.max(MemoryEvent.id), 0))) or 0)
