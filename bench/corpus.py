@@ -6,10 +6,9 @@ word statistics, never copied), or on a small built-in chat sample. Turn lengths
 seed's length distribution; turns are grouped into sessions of 10-40 turns between two
 speakers, sessions a few days apart, turns half a minute apart.
 
-Vectors: embedding a million turns with MiniLM would take hours here, so a pool of generated
-turns is embedded for real (cached under ``~/.cache/mnemonix-bench``) and every memory takes
-a pool vector plus Gaussian noise (cosine ~0.9 to it): the geometry (clusters, density) of
-real sentence embeddings at any size.
+Vectors: the first 100k memory texts are embedded for real with the served MiniLM (int8),
+cached under ``~/.cache/mnemonix-bench``; embedding a million would take hours here, so past
+those each memory takes a real vector plus small Gaussian noise (cosine ~0.99).
 """
 
 from __future__ import annotations

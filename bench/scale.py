@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import median, percentile  # noqa: E402
-from bench.corpus import embedded_pool, noisy_vectors, turns  # noqa: E402
+from bench.corpus import contents, turn_vectors, turns  # noqa: E402
 from storage.quantization import encode  # noqa: E402
 
 MNEMONIX = str(Path(sys.executable).with_name("mnemonix"))
@@ -60,14 +60,13 @@ QUESTIONS = [
 ]
 
 
-def export_lines(n: int, seed_text: Path | None, pool: np.ndarray) -> Iterator[bytes]:
-    vectors = noisy_vectors(pool, n)
-    for i, turn in enumerate(turns(n, seed_text=seed_text)):
+def export_lines(n: int, seed_text: Path | None, vectors: np.ndarray) -> Iterator[bytes]:
+    for i, (turn, content) in enumerate(contents(n, seed_text)):
         code = encode(vectors[i], 8)
         stamp = turn.occurred_at.isoformat()
         line = {
             "id": str(uuid.UUID(int=(i + 1) * 7919 + 2**100)),
-            "content": f"{turn.speaker}: {turn.text}",
+            "content": content,
             "user_id": "bench-user",
             "metadata": {"speaker": turn.speaker, "session": turn.session},
             "occurred_at": stamp,
@@ -200,7 +199,7 @@ def concurrent(base: str, key: str, clients: int, seconds: float) -> dict[str, f
     }
 
 
-def semantic_recall(n: int, seed_text: Path | None, pool: np.ndarray, count: int) -> float:
+def semantic_recall(n: int, seed_text: Path | None, vectors: np.ndarray, count: int) -> float:
     """Recall@10 of the served semantic index (IVF past its threshold) against exhaustive
     search over the same SQ8 codes, on the same entries and MiniLM query vectors."""
     from concurrent.futures import ThreadPoolExecutor
@@ -209,7 +208,6 @@ def semantic_recall(n: int, seed_text: Path | None, pool: np.ndarray, count: int
     from channels.embedder import build_embedder
     from channels.engine import IndexEntry, RetrievalEngine, SearchSpec
 
-    vectors = noisy_vectors(pool, n)
     entries = [
         IndexEntry(
             id=uuid.UUID(int=i + 1),
@@ -241,7 +239,9 @@ def semantic_recall(n: int, seed_text: Path | None, pool: np.ndarray, count: int
     return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)]))
 
 
-def run(size: int, backend: str, args: argparse.Namespace, pool: np.ndarray) -> dict[str, object]:
+def run(
+    size: int, backend: str, args: argparse.Namespace, vectors: np.ndarray
+) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="mnx-scale-"))
     if backend == "sqlite":
         url = f"sqlite:///{work / 'mnemonix.db'}"
@@ -263,7 +263,7 @@ def run(size: int, backend: str, args: argparse.Namespace, pool: np.ndarray) -> 
     log = work / "server.log"
     with server(env, log) as (base, process, _):
         empty = rss_mb(process.pid)
-        loaded, rate = load(base, export_lines(size, args.seed_text, pool))
+        loaded, rate = load(base, export_lines(size, args.seed_text, vectors))
         key = tenant_key(base)
         one_client(base, key, queries(20), None)  # warm-up
         out |= {"loaded": loaded, "import_per_s": rate, "rss_empty_mb": empty}
@@ -294,20 +294,22 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--seed-text", type=Path, default=None)
-    parser.add_argument("--pool", type=int, default=8000, help="turns embedded for real")
+    parser.add_argument(
+        "--real", type=int, default=100_000, help="memory texts embedded for real (cached)"
+    )
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--recall-queries", type=int, default=200)
     parser.add_argument("--no-recall", action="store_true")
     args = parser.parse_args()
-    pool = embedded_pool(args.pool, seed_text=args.seed_text)
     for size in args.sizes:
+        vectors = turn_vectors(size, real=args.real, seed_text=args.seed_text)
         if not args.no_recall:
-            recall = semantic_recall(size, args.seed_text, pool, args.recall_queries)
+            recall = semantic_recall(size, args.seed_text, vectors, args.recall_queries)
             print(f"{size}: semantic recall@10 vs exhaustive = {recall:.3f}", flush=True)
         for backend in args.backends:
-            result = run(size, backend, args, pool)
+            result = run(size, backend, args, vectors)
             print(json.dumps(result), flush=True)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select
+from sqlalchemy import Engine, create_engine, insert, select, update
 
 from storage.db import refresh_statistics
 from storage.models import Memory, MemoryEvent, Tenant
@@ -82,6 +82,10 @@ def test_rows_by_id_use_the_primary_key(populated: tuple[Engine, list[uuid.UUID]
     for stmt in (
         select(Memory).where(Memory.id.in_(wanted)),  # get_many (search hits)
         select(*INDEX_COLUMNS).where(Memory.id.in_(wanted)),  # index_rows (neighbours)
+        select(Memory).where(Memory.tenant_id == BIG, Memory.id == ids[101]),  # get
+        update(Memory)  # record_access, after every search
+        .where(Memory.tenant_id == BIG, Memory.id == ids[101])
+        .values(access_count=Memory.access_count + 1),
     ):
         plan = _plan(engine, stmt)
         if engine.dialect.name == "sqlite":
