@@ -37,7 +37,7 @@ def test_a_small_scope_is_exact_inside_an_ivf(small_ivf: None) -> None:
     channel.upsert(_docs(x))
     assert "ivf" in channel.stats().extra
     allowed = np.arange(0, 6000, 29, dtype=np.int64)  # 207 keys spread over every cell
-    assert _recall(channel, x, _clustered(30, 384, 4), allowed) == pytest.approx(1.0, abs=0.02)
+    assert _recall(channel, x, _clustered(30, 384, 4), allowed) >= 0.97  # SQ8 near-ties only
 
 
 def test_large_scope_uses_a_bitmap_and_writes_stay_in_step(
