@@ -128,7 +128,8 @@ def load(base: str, lines: Iterator[bytes]) -> tuple[int, float]:
 
 
 def _post(admin: httpx.Client, batch: list[bytes]) -> int:
-    body = b"\n".join(batch) + b"\n"
+    end = json.dumps({"type": "end", "count": len(batch)}).encode()
+    body = b"\n".join([*batch, end]) + b"\n"
     response = admin.post(
         "/v1/admin/tenants/bench/import?create_tenant=true",
         content=body,
