@@ -20,9 +20,12 @@ from service.schemas import (
     MemoryRead,
     MemoryUpdate,
 )
-from service.validation import MAX_METADATA_BYTES, NO_NUL, Timestamp, parse_filters
+from service.validation import NO_NUL, Timestamp, parse_filters
 from storage.errors import InvalidInput
 from storage.records import MemoryFilter
+
+MAX_FILTER_CHARS = 2048
+"""A URL stays a few kilobytes long: the metadata filter query parameter is bounded."""
 
 router = APIRouter(prefix="/v1/memories", tags=["memories"])
 
@@ -51,7 +54,7 @@ def list_memories(
     metadata: Annotated[
         str | None,
         Query(
-            max_length=MAX_METADATA_BYTES,
+            max_length=MAX_FILTER_CHARS,
             description=(
                 "JSON object of metadata equality filters, e.g. "
                 '{"speaker":"Ann"}: keys 1 to 128 characters, values strings, booleans or '
