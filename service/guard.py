@@ -28,7 +28,12 @@ class BodyTooLarge(HTTPException):
     """Raised from ``receive`` once the body passes the limit; rendered as a 413 problem."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"The body exceeds {limit} bytes.")
+        # the rest of the body is still on the wire: end the connection rather than drain it
+        super().__init__(
+            status_code=413,
+            detail=f"The body exceeds {limit} bytes.",
+            headers={"Connection": "close"},
+        )
 
 
 class RequestGuard:
@@ -79,6 +84,7 @@ class RequestGuard:
                 return
             if isinstance(exc, BodyTooLarge):
                 response = problem_response(request, "payload_too_large", exc.detail)
+                response.headers.update(exc.headers or {})
             else:
                 response = fault_response(request, exc)
             await response(scope, receive, send_with_id)

@@ -147,15 +147,17 @@ def fault_response(request: Request, exc: BaseException) -> JSONResponse:
     return problem_response(request, "internal_error", "An unexpected error occurred.")
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path, for a 405's ``Allow`` header."""
-    methods: set[str] = set()
-    scope = {**request.scope, "method": "\x00"}  # a method no route serves: partial matches only
-    for route in request.app.router.routes:
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
 
 
 def problem_response(request: Request, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -206,7 +208,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _BY_STATUS.get(exc.status_code, "bad_request")
         detail = exc.detail if isinstance(exc.detail, str) else PROBLEMS[code][1]
-        return problem_response(request, code, detail)
+        response = problem_response(request, code, detail)
+        for name, value in (exc.headers or {}).items():
+            if name.lower() != "allow":  # problem_response lists every route's methods
+                response.headers[name] = value
+        return response
 
     # Any other exception is answered by service.guard.RequestGuard, which sits inside
     # Starlette's ServerErrorMiddleware: that one re-raises after answering, so the server would

@@ -35,6 +35,8 @@ CHECKS = [
 ]
 # (valid, invalid) examples per operation: bounded, so a run stays well under two minutes
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 8}
+# the import endpoint takes JSON Lines as raw bytes
+schemathesis.serializer.alias("application/x-ndjson", "application/octet-stream")
 
 
 def _operations(client: TestClient, *, admin: bool) -> list[Any]:
