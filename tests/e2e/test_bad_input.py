@@ -119,7 +119,9 @@ def test_oversized_body_is_413(client: TestClient, headers: dict[str, str]) -> N
     assert response.json()["status"] == 413
 
 
-@pytest.mark.parametrize("case", CASES_FOUND_BY_FUZZING, ids=[c.name for c in CASES_FOUND_BY_FUZZING])
+@pytest.mark.parametrize(
+    "case", CASES_FOUND_BY_FUZZING, ids=[c.name for c in CASES_FOUND_BY_FUZZING]
+)
 def test_input_that_gave_a_500_is_a_problem_and_changes_nothing(
     client: TestClient, headers: dict[str, str], case: Hostile
 ) -> None:
@@ -155,7 +157,9 @@ def test_metadata_filters_compare_json_values_across_mixed_types(
     ids = {}
     for value in values:
         body = {"content": f"memory {value!r}", "metadata": {"n": value}}
-        ids[json.dumps(value)] = client.post("/v1/memories", json=body, headers=headers).json()["id"]
+        ids[json.dumps(value)] = client.post("/v1/memories", json=body, headers=headers).json()[
+            "id"
+        ]
     for value in ["text", 1, 3_000_000_000, 1.5, True, False, -(2**63), 2**63 - 1, "1"]:
         response = client.get(
             "/v1/memories", params={"metadata": json.dumps({"n": value})}, headers=headers
