@@ -17,7 +17,6 @@ from tests.e2e.hostile import ACCEPTED, CASES, MARKER
 from tests.helpers import ADMIN_KEY, auth, create_tenant_key
 from tests.server import running_server
 
-
 CLIENT_LOGGERS = ("httpx", "httpcore")
 
 
@@ -99,13 +98,15 @@ def test_no_marker_in_a_real_server_log_and_the_connection_survives(
     def traced(request: httpx.Request) -> None:
         request.extensions["trace"] = trace
 
-    with running_server(tmp_path, env) as base:
-        # one keep-alive connection for every hostile request, then a normal one on it
-        with httpx.Client(base_url=base, timeout=30, event_hooks={"request": [traced]}) as c:
-            statuses = _send_all(c, auth(key))
-            assert statuses.count(422) >= 30
-            after = c.post("/v1/memories", json={"content": "still fine"}, headers=auth(key))
-            assert after.status_code == 201
+    # one keep-alive connection for every hostile request, then a normal one on it
+    with (
+        running_server(tmp_path, env) as base,
+        httpx.Client(base_url=base, timeout=30, event_hooks={"request": [traced]}) as c,
+    ):
+        statuses = _send_all(c, auth(key))
+        assert statuses.count(422) >= 30
+        after = c.post("/v1/memories", json={"content": "still fine"}, headers=auth(key))
+        assert after.status_code == 201
     assert len(connects) == 1  # no answer dropped the connection
     log = "\n".join(p.read_text() for p in tmp_path.glob("server-*.log"))
     assert "Application startup complete" in log  # the log was captured at all
