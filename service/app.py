@@ -23,7 +23,12 @@ from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
 from service.memories.endpoints import router as memories_router
 from service.metrics import install_metrics
-from service.problems import PROBLEM_RESPONSES, document_problems, install_problem_handlers
+from service.problems import (
+    PROBLEM_RESPONSES,
+    describe_fault,
+    document_problems,
+    install_problem_handlers,
+)
 from service.schemas import Health
 from service.search.endpoints import router as search_router
 from service.settings import Settings
@@ -64,8 +69,8 @@ async def _background(state: AppState) -> None:
         try:
             await run_in_threadpool(state.access.flush)
             await run_in_threadpool(state.indexes.sync)
-        except Exception:
-            logger.exception("background maintenance failed")
+        except Exception as exc:
+            logger.error("background maintenance failed: %s", describe_fault(exc))
 
 
 async def _lifecycle_schedule(state: AppState) -> None:
@@ -74,8 +79,8 @@ async def _lifecycle_schedule(state: AppState) -> None:
         await asyncio.sleep(state.settings.lifecycle.interval_seconds)
         try:
             await run_in_threadpool(run_for_app, state, trigger="schedule")
-        except Exception:
-            logger.exception("lifecycle pass failed")
+        except Exception as exc:
+            logger.error("lifecycle pass failed: %s", describe_fault(exc))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -110,22 +110,24 @@ def is_client_fault(request: Request, exc: BaseException) -> bool:
     return isinstance(exc, DataError | OverflowError) and _has_client_input(request)
 
 
-def log_unexpected(request: Request, exc: BaseException) -> None:
-    """Log a fault without its message: a database error's text can quote the values sent."""
-    route = getattr(request.scope.get("route"), "path", None) or "unmatched route"
-    frames = "".join(traceback.format_tb(exc.__traceback__))
+def describe_fault(exc: BaseException) -> str:
+    """An exception's type, its database error's type and SQLSTATE, and its stack: never its
+    message, which for a database error can quote the values sent (content, ids, metadata)."""
     origin = getattr(exc, "orig", None)
     cause = f" from {type(origin).__module__}.{type(origin).__name__}" if origin else ""
     code = getattr(origin, "sqlstate", None)
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{type(exc).__name__}{cause} (sqlstate {code})\n{frames}"
+
+
+def log_unexpected(request: Request, exc: BaseException) -> None:
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched route"
     logger.error(
-        "unhandled %s%s (sqlstate %s) on %s %s, request %s\n%s",
-        type(exc).__name__,
-        cause,
-        code,
+        "unhandled %s on %s %s, request %s",
+        describe_fault(exc),
         request.method,
         route,
         getattr(request.state, "request_id", None),
-        frames,
     )
 
 
