@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -103,11 +103,15 @@ def is_client_fault(request: Request, exc: BaseException) -> bool:
 
     A database ``DataError`` (PostgreSQL SQLSTATE class 22, *data exception*: a value out of
     range, a character the encoding refuses, a NUL; psycopg's own refusal of NUL) or a Python
-    ``OverflowError`` (a datetime or integer out of range) is the client's input when the request
+    ``OverflowError`` (a datetime or integer out of range, raw or wrapped in SQLAlchemy's
+    ``StatementError``) is the client's input when the request
     carried input (a query string, path parameters or a body). Anything else, or the same error
     on a request that sent nothing, is a server fault and stays a 500.
     """
-    return isinstance(exc, DataError | OverflowError) and _has_client_input(request)
+    # a bind processor's OverflowError (a datetime normalised to UTC) comes wrapped
+    origin = exc.orig if isinstance(exc, StatementError) else exc
+    refused = isinstance(exc, DataError) or isinstance(origin, OverflowError)
+    return refused and _has_client_input(request)
 
 
 def describe_fault(exc: BaseException) -> str:
@@ -120,14 +124,23 @@ def describe_fault(exc: BaseException) -> str:
     return f"{type(exc).__name__}{cause} (sqlstate {code})\n{frames}"
 
 
+def route_template(request: Request) -> str:
+    """``/v1/memories/{memory_id}``, never the raw path (which carries client values)."""
+    # FastAPI keeps the full template of a route from a nested router here; the route object
+    # itself knows only its path inside that router
+    context = request.scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(context, "path", None) or getattr(request.scope.get("route"), "path", None)
+    return str(path) if path else "unmatched route"
+
+
 def log_unexpected(request: Request, exc: BaseException) -> None:
-    route = getattr(request.scope.get("route"), "path", None) or "unmatched route"
+    route = route_template(request)
     logger.error(
-        "unhandled %s on %s %s, request %s",
-        describe_fault(exc),
+        "unhandled fault on %s %s, request %s: %s",
         request.method,
         route,
         getattr(request.state, "request_id", None),
+        describe_fault(exc),
     )
 
 

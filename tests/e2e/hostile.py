@@ -3,7 +3,9 @@ check the answer (a 4xx problem, nothing written) and that the marker reaches no
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +41,11 @@ def _q(value: Any) -> str:
 
 def _raw(text: str) -> bytes:
     return text.replace("MARK", MARKER).encode()
+
+
+def _cursor(created_at: str) -> str:
+    raw = json.dumps([created_at, str(uuid.uuid4())]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 M = MARKER

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
+import service.admin.stats as admin_stats
+import service.memories.service as memory_service
 from storage.models import Memory, MemoryEvent
 from tests.e2e.hostile import CASES as CASES_FOUND_BY_FUZZING
 from tests.e2e.hostile import Hostile
@@ -196,3 +199,30 @@ def test_search_hits_carry_every_required_field_even_when_null(
     memory = hit["results"][0]["memory"]
     for field in ("user_id", "agent_id", "session_id", "last_accessed_at", "superseded_by"):
         assert field in memory and memory[field] is None
+
+
+def test_values_the_database_refuses_are_a_422_and_other_faults_a_500(
+    client: TestClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-all: a DataError or overflow that slips past validation is the client's fault
+    only when the request carried values; anything else stays a 500 naming nothing."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise DataError("SELECT 1", {}, ValueError("refused"))
+
+    def overflow(*_: object, **__: object) -> None:
+        raise StatementError("bind", "SELECT 1", {}, OverflowError("date value out of range"))
+
+    def crash(*_: object, **__: object) -> None:
+        raise IntegrityError("INSERT", {}, ValueError("duplicate"))
+
+    for fault, status in ((refuse, 422), (overflow, 422), (crash, 500)):
+        monkeypatch.setattr(memory_service, "list_memories", fault)
+        response = client.get("/v1/memories", params={"user_id": "u"}, headers=headers)
+        assert response.status_code == status, (fault.__name__, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "refused" not in response.text and "duplicate" not in response.text
+        assert "out of range" not in response.text
+    monkeypatch.setattr(admin_stats, "collect_stats", refuse)
+    # the same DataError on a request that sent no values at all: the server's fault
+    assert client.get("/v1/admin/stats", headers=auth(ADMIN_KEY)).status_code == 500
