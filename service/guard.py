@@ -61,9 +61,10 @@ class RequestGuard:
 
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            await problem_response(request, "payload_too_large", BodyTooLarge(limit).detail)(
-                scope, receive, send_with_id
-            )
+            refused = BodyTooLarge(limit)
+            response = problem_response(request, "payload_too_large", refused.detail)
+            response.headers.update(refused.headers or {})
+            await response(scope, receive, send_with_id)
             return
         received = 0
 

@@ -120,6 +120,7 @@ def test_oversized_body_is_413(client: TestClient, headers: dict[str, str]) -> N
     )
     assert response.status_code == 413
     assert response.json()["status"] == 413
+    assert response.headers["connection"] == "close"  # the body is not drained
 
 
 @pytest.mark.parametrize(
