@@ -104,9 +104,9 @@ def is_client_fault(request: Request, exc: BaseException) -> bool:
     A database ``DataError`` (PostgreSQL SQLSTATE class 22, *data exception*: a value out of
     range, a character the encoding refuses, a NUL; psycopg's own refusal of NUL) or a Python
     ``OverflowError`` (a datetime or integer out of range, raw or wrapped in SQLAlchemy's
-    ``StatementError``) is the client's input when the request
-    carried input (a query string, path parameters or a body). Anything else, or the same error
-    on a request that sent nothing, is a server fault and stays a 500.
+    ``StatementError``) is the client's input when the request carried input (a query string,
+    path parameters or a body). Anything else, or the same error on a request that sent
+    nothing, is a server fault and stays a 500.
     """
     # a bind processor's OverflowError (a datetime normalised to UTC) comes wrapped
     origin = exc.orig if isinstance(exc, StatementError) else exc
