@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
@@ -21,11 +19,17 @@ from service.admin.router import router as admin_router
 from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
 from service.dashboard.endpoints import router as dashboard_router
+from service.guard import RequestGuard
 from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
 from service.memories.endpoints import router as memories_router
 from service.metrics import install_metrics
-from service.problems import install_problem_handlers, problem_response
+from service.problems import (
+    PROBLEM_RESPONSES,
+    describe_fault,
+    document_problems,
+    install_problem_handlers,
+)
 from service.schemas import Health
 from service.search.endpoints import router as search_router
 from service.settings import Settings
@@ -34,7 +38,6 @@ from storage import migrate
 from storage.db import build_engine, build_sessionmaker, refresh_statistics
 
 logger = logging.getLogger("mnemonix")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 BACKGROUND_SECONDS = 2.0
 STATISTICS_SECONDS = 600.0
 
@@ -73,8 +76,8 @@ async def _background(state: AppState) -> None:
             if time.monotonic() - last_statistics >= STATISTICS_SECONDS:
                 last_statistics = time.monotonic()
                 await run_in_threadpool(refresh_statistics, state.engine)
-        except Exception:
-            logger.exception("background maintenance failed")
+        except Exception as exc:
+            logger.error("background maintenance failed: %s", describe_fault(exc))
 
 
 async def _lifecycle_schedule(state: AppState) -> None:
@@ -83,8 +86,8 @@ async def _lifecycle_schedule(state: AppState) -> None:
         await asyncio.sleep(state.settings.lifecycle.interval_seconds)
         try:
             await run_in_threadpool(run_for_app, state, trigger="schedule")
-        except Exception:
-            logger.exception("lifecycle pass failed")
+        except Exception as exc:
+            logger.error("lifecycle pass failed: %s", describe_fault(exc))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,35 +126,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    max_body = settings.limits.max_body_bytes
+    document_problems(app)
+    # inside the metrics middleware (added next), so a request is timed with its final status
+    app.add_middleware(RequestGuard, max_body_bytes=settings.limits.max_body_bytes)
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request.state.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            return problem_response(
-                request, "payload_too_large", f"The body exceeds {max_body} bytes."
-            )
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
-
-    app.include_router(memories_router)
-    app.include_router(search_router)
-    app.include_router(admin_router)
+    app.include_router(memories_router, responses=PROBLEM_RESPONSES)
+    app.include_router(search_router, responses=PROBLEM_RESPONSES)
+    app.include_router(admin_router, responses=PROBLEM_RESPONSES)
     install_metrics(app)
-    app.include_router(dashboard_router)
+    app.include_router(dashboard_router, responses=PROBLEM_RESPONSES)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:
         """The process is up."""
         return Health(status="ok")
 
-    @app.get("/readyz", response_model=Health, tags=["health"])
+    @app.get(
+        "/readyz",
+        response_model=Health,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "Not ready yet."}},
+    )
     def readyz(state: State, response: Response) -> Health:
         """The database answers and every index has been built."""
         checks: dict[str, str] = {}

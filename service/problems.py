@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from storage.errors import DomainError
 
@@ -37,6 +41,140 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 _BY_STATUS = {status: code for code, (status, _) in PROBLEMS.items()}
 
 
+class ProblemError(BaseModel):
+    loc: str
+    """Where: ``body.metadata.speaker``, ``query.limit``."""
+    msg: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every 4xx and 5xx answer, as ``application/problem+json``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None
+    errors: list[ProblemError] | None = None
+    """Validation problems: one entry per invalid field."""
+
+
+_PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+DOCUMENTED_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 500)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": title, "content": _PROBLEM_CONTENT}
+    for status, title in sorted({s: t for s, t in PROBLEMS.values()}.items())
+    if status in DOCUMENTED_STATUSES
+}
+"""``responses=`` for every API router: the problems any route may answer, documented."""
+
+
+def document_problems(app: FastAPI) -> None:
+    """Put the ``Problem`` schema that ``PROBLEM_RESPONSES`` refers to into the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(definitions.pop("$defs", {}))
+            schemas["Problem"] = definitions
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _has_client_input(request: Request) -> bool:
+    return bool(
+        request.scope.get("query_string")
+        or request.scope.get("path_params")
+        or request.method in ("POST", "PUT", "PATCH")
+    )
+
+
+def is_client_fault(request: Request, exc: BaseException) -> bool:
+    """An error that slipped past validation, caused by the request's own values.
+
+    A database ``DataError`` (PostgreSQL SQLSTATE class 22, *data exception*: a value out of
+    range, a character the encoding refuses, a NUL; psycopg's own refusal of NUL) or a Python
+    ``OverflowError`` (a datetime or integer out of range, raw or wrapped in SQLAlchemy's
+    ``StatementError``) is the client's input when the request carried input (a query string,
+    path parameters or a body). Anything else, or the same error on a request that sent
+    nothing, is a server fault and stays a 500.
+    """
+    # a bind processor's OverflowError (a datetime normalised to UTC) comes wrapped
+    origin = exc.orig if isinstance(exc, StatementError) else exc
+    refused = isinstance(exc, DataError) or isinstance(origin, OverflowError)
+    return refused and _has_client_input(request)
+
+
+def describe_fault(exc: BaseException) -> str:
+    """An exception's type, its database error's type and SQLSTATE, and its stack: never its
+    message, which for a database error can quote the values sent (content, ids, metadata)."""
+    origin = getattr(exc, "orig", None)
+    cause = f" from {type(origin).__module__}.{type(origin).__name__}" if origin else ""
+    code = getattr(origin, "sqlstate", None)
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{type(exc).__name__}{cause} (sqlstate {code})\n{frames}"
+
+
+def route_template(request: Request) -> str:
+    """``/v1/memories/{memory_id}``, never the raw path (which carries client values)."""
+    # FastAPI keeps the full template of a route from a nested router here; the route object
+    # itself knows only its path inside that router
+    context = request.scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(context, "path", None) or getattr(request.scope.get("route"), "path", None)
+    return str(path) if path else "unmatched route"
+
+
+def log_unexpected(request: Request, exc: BaseException) -> None:
+    route = route_template(request)
+    logger.error(
+        "unhandled fault on %s %s, request %s: %s",
+        request.method,
+        route,
+        getattr(request.state, "request_id", None),
+        describe_fault(exc),
+    )
+
+
+def fault_response(request: Request, exc: BaseException) -> JSONResponse:
+    """The answer to an exception no handler took: 422 when the client's values caused it
+    (see ``is_client_fault``), else a 500 that names nothing of the exception."""
+    if is_client_fault(request, exc):
+        origin = getattr(exc, "orig", None) or exc
+        logger.info(
+            "request %s: the database refused a value (%s, sqlstate %s)",
+            getattr(request.state, "request_id", None),
+            type(origin).__name__,
+            getattr(origin, "sqlstate", None),
+        )
+        return problem_response(
+            request, "invalid_input", "A value in the request cannot be stored or compared."
+        )
+    log_unexpected(request, exc)
+    return problem_response(request, "internal_error", "An unexpected error occurred.")
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path, for a 405's ``Allow`` header."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+
+
 def problem_response(request: Request, code: str, detail: str, **extra: Any) -> JSONResponse:
     status, title = PROBLEMS.get(code, PROBLEMS["bad_request"])
     body: dict[str, Any] = {
@@ -48,7 +186,9 @@ def problem_response(request: Request, code: str, detail: str, **extra: Any) -> 
         "request_id": getattr(request.state, "request_id", None),
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -83,9 +223,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _BY_STATUS.get(exc.status_code, "bad_request")
         detail = exc.detail if isinstance(exc.detail, str) else PROBLEMS[code][1]
-        return problem_response(request, code, detail)
+        response = problem_response(request, code, detail)
+        for name, value in (exc.headers or {}).items():
+            if name.lower() != "allow":  # problem_response lists every route's methods
+                response.headers[name] = value
+        return response
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, "internal_error", "An unexpected error occurred.")
+    # Any other exception is answered by service.guard.RequestGuard, which sits inside
+    # Starlette's ServerErrorMiddleware: that one re-raises after answering, so the server would
+    # log the exception's text and drop the keep-alive connection.

@@ -2,66 +2,63 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.config import JsonDict
 
+from channels.registry import CHANNEL_NAMES
+from service.validation import (
+    NOT_BLANK,
+    NOT_BLANK_RE,
+    Content,
+    Metadata,
+    MetadataFilters,
+    ScopeId,
+    Timestamp,
+    as_utc,
+)
 from storage.models import Memory
 
-MAX_METADATA_BYTES = 16_384
-MAX_METADATA_DEPTH = 5
-MAX_CONTENT_CHARS = 32_000
+__all__ = ["Content", "Metadata", "ScopeId", "Timestamp", "as_utc"]
+
+
+def check_channel(name: str) -> str:
+    if name not in CHANNEL_NAMES:
+        raise ValueError(f"unknown channel; known: {', '.join(CHANNEL_NAMES)}")
+    return name
+
+
 MAX_BATCH = 500
 MAX_SEARCH_LIMIT = 100
-Scalar = str | int | float | bool
-
-
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
-
-
-def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    if _depth(value) > MAX_METADATA_DEPTH:
-        raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
-    size = len(json.dumps(value, ensure_ascii=False).encode())
-    if size > MAX_METADATA_BYTES:
-        raise ValueError(f"metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}")
-    if any(len(k) > 128 or not k for k in value):
-        raise ValueError("metadata keys must be 1 to 128 characters")
-    return value
-
-
-def check_content(value: str) -> str:
-    if not value.strip():
-        raise ValueError("content must not be empty or only whitespace")
-    if "\x00" in value:
-        raise ValueError("content must not contain NUL characters")
-    return value
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
-Content = Annotated[
-    str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(check_content)
+MAX_QUERY_CHARS = 4000
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A JSON number (an integer is fine): never a string, a boolean, NaN or Infinity."""
+ChannelName = Annotated[
+    str,
+    AfterValidator(check_channel),
+    WithJsonSchema({"type": "string", "enum": list(CHANNEL_NAMES)}),
 ]
-ScopeId = Annotated[str, Field(min_length=1, max_length=255)]
-Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields are an error, and no float may be NaN or Infinity."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+Importance = Annotated[Number, Field(ge=0.0, le=1.0)]
 
 
 class MemoryCreate(Strict):
@@ -71,25 +68,50 @@ class MemoryCreate(Strict):
     session_id: ScopeId | None = None
     metadata: Metadata = Field(default_factory=dict)
     occurred_at: Timestamp | None = None
-    importance: float = Field(0.5, ge=0.0, le=1.0)
-    pinned: bool = False
+    importance: Importance = 0.5
+    pinned: StrictBool = False
 
 
 class MemoryBatchCreate(Strict):
     memories: list[MemoryCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+def _omit_not_null(schema: JsonDict) -> None:
+    """Every field of a patch may be omitted but is never null: say so in the schema."""
+    properties = schema.get("properties")
+    assert isinstance(properties, dict)
+    for prop in properties.values():
+        assert isinstance(prop, dict)
+        variants = prop.pop("anyOf", None)
+        if isinstance(variants, list):
+            kept = [v for v in variants if v != {"type": "null"}]
+            only = kept[0] if len(kept) == 1 else None
+            prop.update(only if isinstance(only, dict) else {"anyOf": kept})
+        prop.pop("default", None)
+
+
 class MemoryUpdate(Strict):
+    """Send only the fields to change; a field sent as null is an error."""
+
+    model_config = ConfigDict(json_schema_extra=_omit_not_null)
+
     content: Content | None = None
     metadata: Metadata | None = None
     occurred_at: Timestamp | None = None
-    importance: float | None = Field(None, ge=0.0, le=1.0)
-    pinned: bool | None = None
-    version: int | None = Field(
+    importance: Importance | None = None
+    pinned: StrictBool | None = None
+    version: Annotated[StrictInt, Field(ge=1)] | None = Field(
         None,
-        ge=1,
         description="Expected current version (optimistic concurrency); 409 if it moved on.",
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # defaults are not validated, so only a null the client sent lands here
+        if value is None:
+            raise ValueError("may be omitted but not set to null")
+        return value
 
 
 class MemoryRead(BaseModel):
@@ -186,24 +208,25 @@ class MemoryLinks(BaseModel):
 
 
 class SearchRequest(Strict):
-    query: Annotated[str, Field(min_length=1, max_length=4000)]
+    query: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_QUERY_CHARS, json_schema_extra={"pattern": NOT_BLANK}),
+    ]
     user_id: ScopeId | None = None
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    filters: dict[str, Scalar] = Field(
-        default_factory=dict, description="Metadata equality filters."
-    )
-    limit: int = Field(10, ge=1, le=MAX_SEARCH_LIMIT)
+    filters: MetadataFilters = Field(default_factory=dict)
+    limit: Annotated[StrictInt, Field(ge=1, le=MAX_SEARCH_LIMIT)] = 10
     reference_time: Timestamp | None = None
-    channels: list[str] | None = Field(None, min_length=1)
-    weights: dict[str, Annotated[float, Field(ge=0, le=100)]] | None = None
-    explain: bool = False
+    channels: list[ChannelName] | None = Field(None, min_length=1)
+    weights: dict[ChannelName, Annotated[Number, Field(ge=0, le=100)]] | None = None
+    explain: StrictBool = False
 
     @field_validator("query")
     @classmethod
     def _query_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("query must not be empty or only whitespace")
+        if not NOT_BLANK_RE.match(value):
+            raise ValueError("query must contain a non-whitespace character and no NUL")
         return value
 
 

@@ -63,7 +63,6 @@ _UNTRACKED = _Untracked()
 @router.post(
     "/v1/admin/tenants/{name}/search",
     response_model=SearchResponse,
-    response_model_exclude_none=True,
     tags=["admin"],
 )
 def search_tenant(name: str, body: SearchRequest, _: Admin, state: State) -> SearchResponse:

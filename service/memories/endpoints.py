@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import ValidationError
 
 from service.auth import State, Tenant
 from service.memories import service
@@ -20,10 +19,13 @@ from service.schemas import (
     MemoryPage,
     MemoryRead,
     MemoryUpdate,
-    as_utc,
 )
+from service.validation import NO_NUL, Timestamp, parse_filters
 from storage.errors import InvalidInput
 from storage.records import MemoryFilter
+
+MAX_FILTER_CHARS = 2048
+"""A URL stays a few kilobytes long: the metadata filter query parameter is bounded."""
 
 router = APIRouter(prefix="/v1/memories", tags=["memories"])
 
@@ -46,15 +48,22 @@ def create_memories(body: MemoryBatchCreate, principal: Tenant, state: State) ->
 def list_memories(
     principal: Tenant,
     state: State,
-    user_id: Annotated[str | None, Query(max_length=255)] = None,
-    agent_id: Annotated[str | None, Query(max_length=255)] = None,
-    session_id: Annotated[str | None, Query(max_length=255)] = None,
+    user_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
+    agent_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
+    session_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
     metadata: Annotated[
         str | None,
-        Query(description='JSON object of metadata equality filters, e.g. {"speaker":"Ann"}'),
+        Query(
+            max_length=MAX_FILTER_CHARS,
+            description=(
+                "JSON object of metadata equality filters, e.g. "
+                '{"speaker":"Ann"}: keys 1 to 128 characters, values strings, booleans or '
+                "finite numbers within the signed 64-bit range, no NUL characters."
+            ),
+        ),
     ] = None,
-    occurred_after: datetime | None = None,
-    occurred_before: datetime | None = None,
+    occurred_after: Annotated[Timestamp | None, Query()] = None,
+    occurred_before: Annotated[Timestamp | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> MemoryPage:
@@ -63,8 +72,8 @@ def list_memories(
         agent_id=agent_id,
         session_id=session_id,
         metadata=_metadata_filter(metadata),
-        occurred_after=as_utc(occurred_after),
-        occurred_before=as_utc(occurred_before),
+        occurred_after=occurred_after,
+        occurred_before=occurred_before,
     )
     rows, next_cursor = service.list_memories(
         state, tenant_id=principal.tenant_id, flt=flt, limit=limit, cursor=cursor
@@ -116,11 +125,10 @@ def _metadata_filter(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
+        return parse_filters(raw)
+    except ValidationError as exc:
+        reasons = "; ".join(str(e.get("msg", "")) for e in exc.errors(include_input=False))
+        raise InvalidInput(f"metadata: {reasons}.", field="metadata") from None
     except ValueError as exc:
-        raise InvalidInput("metadata must be a JSON object.", field="metadata") from exc
-    if not isinstance(value, dict) or not all(
-        isinstance(v, str | int | float | bool) for v in value.values()
-    ):
-        raise InvalidInput("metadata must be a JSON object of scalar values.", field="metadata")
-    return value
+        # json's own messages name positions, never the value
+        raise InvalidInput(f"metadata must be a JSON object: {exc}.", field="metadata") from None

@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -182,8 +182,11 @@ def decode_cursor(token: str) -> PageCursor:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created_at, memory_id = json.loads(raw)
-        return PageCursor(datetime.fromisoformat(created_at), uuid.UUID(memory_id))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        created = datetime.fromisoformat(created_at)
+        if created.tzinfo is not None:
+            created = created.astimezone(UTC)  # OverflowError for a forged far-off offset
+        return PageCursor(created, uuid.UUID(memory_id))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
         raise InvalidInput("The cursor is not one this server issued.", field="cursor") from exc
 
 

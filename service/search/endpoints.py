@@ -9,7 +9,7 @@ from service.search import service
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse, response_model_exclude_none=True)
+@router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, principal: Tenant, state: State) -> SearchResponse:
     """Rank the tenant's memories for a query across every channel, fused by weighted RRF.
 

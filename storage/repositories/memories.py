@@ -20,21 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, MemoryEvent
-from storage.records import MemoryFilter, PageCursor, Scalar
-
-
-def _metadata_clause(key: str, value: Scalar) -> ColumnElement[bool]:
-    field = Memory.meta[key]
-    clause: ColumnElement[bool]
-    if isinstance(value, bool):
-        clause = field.as_boolean() == value
-    elif isinstance(value, int):
-        clause = field.as_integer() == value
-    elif isinstance(value, float):
-        clause = field.as_float() == value
-    else:
-        clause = field.as_string() == value
-    return clause
+from storage.records import MemoryFilter, PageCursor
+from storage.types import json_scalar_equals
 
 
 def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElement[bool]]:
@@ -46,7 +33,7 @@ def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElemen
     if flt.session_id is not None:
         clauses.append(Memory.session_id == flt.session_id)
     for key, value in flt.metadata.items():
-        clauses.append(_metadata_clause(key, value))
+        clauses.append(json_scalar_equals.of(Memory.meta, key, value))
     if flt.occurred_after is not None:
         clauses.append(Memory.occurred_at >= flt.occurred_after)
     if flt.occurred_before is not None:

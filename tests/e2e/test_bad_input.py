@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
+import service.admin.stats as admin_stats
+import service.memories.service as memory_service
 from storage.models import Memory, MemoryEvent
+from tests.e2e.hostile import CASES as CASES_FOUND_BY_FUZZING
+from tests.e2e.hostile import Hostile
+from tests.helpers import ADMIN_KEY, auth
 
 DEEP: dict[str, Any] = {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}
 BIG_META = {"blob": "x" * 20_000}
@@ -113,3 +120,110 @@ def test_oversized_body_is_413(client: TestClient, headers: dict[str, str]) -> N
     )
     assert response.status_code == 413
     assert response.json()["status"] == 413
+    assert response.headers["connection"] == "close"  # the body is not drained
+
+
+@pytest.mark.parametrize(
+    "case", CASES_FOUND_BY_FUZZING, ids=[c.name for c in CASES_FOUND_BY_FUZZING]
+)
+def test_input_that_gave_a_500_is_a_problem_and_changes_nothing(
+    client: TestClient, headers: dict[str, str], case: Hostile
+) -> None:
+    seed = client.post("/v1/memories", json={"content": "seed memory"}, headers=headers).json()
+    path = f"/v1/memories/{seed['id']}" if case.path == "SEED" else case.path
+    before = _counts(client.database_url)  # type: ignore[attr-defined]
+    response = client.request(
+        case.method, path, **case.request_kwargs(auth(ADMIN_KEY) if case.admin else headers)
+    )
+    if case.admin and response.status_code == 200:  # SQLite stores NUL, so no match at all
+        assert response.json() == {"items": []} and "sqlite" in client.database_url  # type: ignore[attr-defined]
+        return
+    assert 400 <= response.status_code < 500, (case.name, response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == response.status_code and problem["detail"]
+    if not case.admin:  # a field the schema constrains: the problem names it
+        assert response.status_code == 422
+        named = [e["loc"] for e in problem.get("errors", [])] + [problem.get("field")]
+        assert any(loc and loc.split(".")[0] in ("body", "query", "metadata") for loc in named)
+    assert _counts(client.database_url) == before  # type: ignore[attr-defined]
+    # the tenant still answers metadata-filtered lists (a stored NaN used to break them all)
+    listed = client.get("/v1/memories", params={"metadata": '{"k": 1}'}, headers=headers)
+    assert listed.status_code == 200, listed.text
+
+
+def test_metadata_filters_compare_json_values_across_mixed_types(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    # one key, many JSON types: a filter on one type never trips over the others (PostgreSQL
+    # used to cast every row's value, and a string or a 33-bit number there was a 500)
+    values: list[Any] = ["text", 1, 3_000_000_000, 1.5, True, False, None, [1], {"a": 1}]
+    ids = {}
+    for value in values:
+        body = {"content": f"memory {value!r}", "metadata": {"n": value}}
+        ids[json.dumps(value)] = client.post("/v1/memories", json=body, headers=headers).json()[
+            "id"
+        ]
+    for value in ["text", 1, 3_000_000_000, 1.5, True, False, -(2**63), 2**63 - 1, "1"]:
+        response = client.get(
+            "/v1/memories", params={"metadata": json.dumps({"n": value})}, headers=headers
+        )
+        assert response.status_code == 200, (value, response.text)
+        found = [item["id"] for item in response.json()["items"]]
+        expected = [ids[json.dumps(value)]] if json.dumps(value) in ids else []
+        assert found == expected, value
+        hits = client.post(
+            "/v1/search",
+            json={"query": "memory", "filters": {"n": value}, "channels": ["keyword"]},
+            headers=headers,
+        )
+        assert hits.status_code == 200, (value, hits.text)
+        assert [h["memory"]["id"] for h in hits.json()["results"]] == expected, value
+
+
+def test_405_names_every_allowed_method(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.put("/v1/memories", json={"content": "x"}, headers=headers)
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed and "PUT" not in allowed
+    one = client.post(f"/v1/memories/{uuid.uuid4()}", headers=headers)
+    assert one.status_code == 405
+    assert {"GET", "PATCH", "DELETE"} <= {m.strip() for m in one.headers["allow"].split(",")}
+
+
+def test_search_hits_carry_every_required_field_even_when_null(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    client.post("/v1/memories", json={"content": "green tea in the morning"}, headers=headers)
+    hit = client.post("/v1/search", json={"query": "green tea"}, headers=headers).json()
+    memory = hit["results"][0]["memory"]
+    for field in ("user_id", "agent_id", "session_id", "last_accessed_at", "superseded_by"):
+        assert field in memory and memory[field] is None
+
+
+def test_values_the_database_refuses_are_a_422_and_other_faults_a_500(
+    client: TestClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-all: a DataError or overflow that slips past validation is the client's fault
+    only when the request carried values; anything else stays a 500 naming nothing."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise DataError("SELECT 1", {}, ValueError("refused"))
+
+    def overflow(*_: object, **__: object) -> None:
+        raise StatementError("bind", "SELECT 1", {}, OverflowError("date value out of range"))
+
+    def crash(*_: object, **__: object) -> None:
+        raise IntegrityError("INSERT", {}, ValueError("duplicate"))
+
+    for fault, status in ((refuse, 422), (overflow, 422), (crash, 500)):
+        monkeypatch.setattr(memory_service, "list_memories", fault)
+        response = client.get("/v1/memories", params={"user_id": "u"}, headers=headers)
+        assert response.status_code == status, (fault.__name__, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "refused" not in response.text and "duplicate" not in response.text
+        assert "out of range" not in response.text
+    monkeypatch.setattr(admin_stats, "collect_stats", refuse)
+    # the same DataError on a request that sent no values at all: the server's fault
+    assert client.get("/v1/admin/stats", headers=auth(ADMIN_KEY)).status_code == 500
