@@ -89,6 +89,7 @@ EntrySource = Callable[[Sequence[uuid.UUID]], Mapping[uuid.UUID, IndexEntry]]
 """memory ids -> their committed entries, read from SQL: the engine keeps no text in RAM and
 reads a neighbour's entry back when a write changes that neighbour's conversation context."""
 CHUNK = 2048
+POLL_S = 0.002
 QUEUE_LIMIT_S = 10.0
 """A channel task still queued after this long is reported missing (never hang a search)."""
 
@@ -387,6 +388,8 @@ class RetrievalEngine:
                 for name in pending
             }
             timeout = min(deadlines.values()) - now
+            if any(not runs[name].started for name in pending):
+                timeout = min(timeout, POLL_S)  # notice when a queued channel starts
             if timeout <= 0:
                 pending -= {n for n, d in deadlines.items() if d <= now}
                 if not pending or all(futures[n].done() for n in pending):

@@ -57,3 +57,49 @@ def test_failed_and_late_channels_are_reported_not_fatal() -> None:
     assert outcome.missing["slow"].startswith("timed out")
     assert set(outcome.hits[0].fused.channels) == {"keyword"}
     pool.shutdown(wait=True)
+
+
+class _Steady(_Broken):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def search(self, query: Query) -> list[Hit]:
+        time.sleep(0.15)
+        return []
+
+
+def test_a_channel_budget_starts_when_the_channel_starts_not_when_queued() -> None:
+    # one worker: the second channel waits 150 ms in the queue, then runs 150 ms of its
+    # 250 ms budget; counted from submission it would be reported late
+    pool = ThreadPoolExecutor(1)
+    engine = RetrievalEngine(
+        {"a": _Steady("a"), "b": _Steady("b")},  # type: ignore[dict-item]
+        pool=pool,
+        weights={"a": 1.0, "b": 1.0},
+        budget_ms=250,
+    )
+    outcome = engine.search(SearchSpec(text="anything", reference_time=NOW))
+    assert outcome.missing == {}
+    assert set(outcome.timings_ms) >= {"a", "b"}
+    pool.shutdown(wait=True)
+
+
+def test_a_write_does_not_wait_behind_queued_searches() -> None:
+    pool = ThreadPoolExecutor(1)
+    engine = RetrievalEngine(
+        {"a": _Steady("a")},  # type: ignore[dict-item]
+        pool=pool,
+        weights={"a": 1.0},
+        budget_ms=1000,
+    )
+    searches = [
+        ThreadPoolExecutor(1).submit(engine.search, SearchSpec(text="q", reference_time=NOW))
+        for _ in range(6)
+    ]
+    time.sleep(0.05)  # one search runs, five are queued for the single worker
+    started = time.perf_counter()
+    engine.upsert([IndexEntry(id=uuid.uuid4(), content="a new fact", occurred_at=NOW)])
+    assert time.perf_counter() - started < 0.3  # waits for the running search only
+    for future in searches:
+        assert future.result().missing == {}
+    pool.shutdown(wait=True)
