@@ -56,11 +56,18 @@ def _tenant_key(client: TestClient, name: str) -> dict[str, str]:
     return auth(created.json()["key"])
 
 
+def _memory_lines(body: str) -> list[dict[str, Any]]:
+    """The memory lines of a whole export, after checking its end line counts them."""
+    *lines, end = [json.loads(line) for line in body.splitlines()]
+    assert end == {"type": "end", "count": len(lines)}, end
+    return lines
+
+
 def _export(client: TestClient, name: str) -> list[dict[str, Any]]:
     response = client.get(f"/v1/admin/tenants/{name}/export", headers=ADMIN)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
-    return [json.loads(line) for line in response.text.splitlines()]
+    return _memory_lines(response.text)
 
 
 def _ranked(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> list[Any]:
@@ -155,7 +162,7 @@ def test_export_then_import_gives_identical_memories_and_search(
             _ranked(source, source_key, body)
 
         exported = source.get("/v1/admin/tenants/acme/export", headers=ADMIN)
-        lines = [json.loads(line) for line in exported.text.splitlines()]
+        lines = _memory_lines(exported.text)
         assert sorted(line["id"] for line in lines) == sorted(ids)
         assert [line["id"] for line in lines] == sorted(line["id"] for line in lines)
         assert any(line["access_count"] > 0 for line in lines)
@@ -204,8 +211,12 @@ def _line(client: TestClient, headers: dict[str, str], content: str) -> dict[str
     return line
 
 
-def _ndjson(*lines: Any) -> bytes:
-    return b"".join((x if isinstance(x, bytes) else json.dumps(x).encode()) + b"\n" for x in lines)
+def _ndjson(*lines: Any, end: bool = True) -> bytes:
+    """Lines of an import body; ``end``: add the end line counting them, as an export has."""
+    body = [x if isinstance(x, bytes) else json.dumps(x).encode() for x in lines]
+    if end:
+        body.append(json.dumps({"type": "end", "count": len(lines)}).encode())
+    return b"".join(line + b"\n" for line in body)
 
 
 def _import(client: TestClient, tenant: str, body: bytes, query: str = "") -> Any:
@@ -306,7 +317,10 @@ def test_import_needs_a_tenant_and_ndjson(client: TestClient, headers: dict[str,
         headers={**ADMIN, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert form.status_code == 415
-    assert _import(client, "acme", b"\n\n").json() == {"imported": 0, "skipped": 0}
+    assert _import(client, "acme", b'\n{"type":"end","count":0}\n\n').json() == {
+        "imported": 0,
+        "skipped": 0,
+    }
     assert client.get("/v1/admin/tenants/nobody/export", headers=ADMIN).status_code == 404
     assert client.get("/v1/admin/tenants/acme/export", headers=headers).status_code == 403
     assert _import(client, "acme", body, "?on_conflict=maybe").status_code == 422
