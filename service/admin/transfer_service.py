@@ -29,23 +29,24 @@ INDEX_CHUNK = 5000
 def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
     """Every memory of the tenant, one line each, in id order, then the end line.
 
-    Each keyset batch is its own short transaction, so a long export never holds a lock:
-    a memory written meanwhile may or may not appear, and none appears twice. If anything
-    fails part-way the stream stops without its end line, which readers treat as cut short.
+    The ids are read first; their rows follow in batches, each its own short transaction,
+    so a long export never holds a lock: a memory written meanwhile does not appear, one
+    deleted meanwhile may or may not, and none appears twice. If anything fails part-way
+    the stream stops without its end line, which readers treat as cut short.
     """
     state.access.flush()  # export the access counts searches have recorded so far
-    after: uuid.UUID | None = None
+    with state.sessions() as session:
+        ids = TransferRepository(session).export_ids(tenant_id)
     count = 0
-    while True:
+    for start in range(0, len(ids), EXPORT_BATCH):
         with state.sessions() as session:
             repo = TransferRepository(session)
-            rows = repo.export_batch(tenant_id, after=after, limit=EXPORT_BATCH)
+            rows = repo.export_rows(ids[start : start + EXPORT_BATCH])
             if not rows:
-                break
+                continue
             links = repo.links_in_range(tenant_id, rows[0]["id"], rows[-1]["id"])
         yield b"".join(export_line(row, links.get(row["id"], ())) for row in rows)
         count += len(rows)
-        after = rows[-1]["id"]
     yield end_line(count)
 
 

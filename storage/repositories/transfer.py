@@ -33,15 +33,27 @@ class TransferRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def export_batch(
-        self, tenant_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
-    ) -> Sequence[RowMapping]:
-        """The next ``limit`` memories of the tenant in id order (keyset pagination on id),
-        as column mappings (``metadata``, not the ``meta`` attribute)."""
-        stmt = select(*EXPORT_COLUMNS).where(MEMORY.c.tenant_id == tenant_id)
-        if after is not None:
-            stmt = stmt.where(MEMORY.c.id > after)
-        return self.session.execute(stmt.order_by(MEMORY.c.id).limit(limit)).mappings().all()
+    def export_ids(self, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+        """Every memory id of the tenant, in id order: the export's plan, read once.
+
+        Read ids first, rows by id later: a keyset page ``tenant_id = ? AND id > ? ORDER BY
+        id`` has no ``(tenant_id, id)`` index to walk, so SQLite scans and sorts the whole
+        tenant for every page (quadratic in the tenant's size); this sorts it once.
+        """
+        stmt = select(MEMORY.c.id).where(MEMORY.c.tenant_id == tenant_id).order_by(MEMORY.c.id)
+        return list(self.session.scalars(stmt))
+
+    def export_rows(self, ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
+        """The rows of ``ids`` (from ``export_ids``) still stored, in id order, as column
+        mappings (``metadata``, not the ``meta`` attribute).
+
+        By primary key alone: with ``tenant_id = ?`` too, SQLite walks the tenant index
+        instead, the whole tenant per batch. Ids are global and never change tenant.
+        """
+        if not ids:
+            return []
+        stmt = select(*EXPORT_COLUMNS).where(MEMORY.c.id.in_(list(ids))).order_by(MEMORY.c.id)
+        return self.session.execute(stmt).mappings().all()
 
     def links_in_range(
         self, tenant_id: uuid.UUID, first: uuid.UUID, last: uuid.UUID
