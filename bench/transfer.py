@@ -143,11 +143,21 @@ def database(backend: str, tmp: Path, postgres: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def _log_on_failure(tmp: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        for log in tmp.glob("server-*.log"):
+            print(log.read_text()[-3000:], file=sys.stderr)
+        raise
+
+
 def one_run(backend: str, body: bytes, n: int, args: argparse.Namespace) -> dict[str, float]:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as scratch:
         tmp = Path(scratch)
-        with database(backend, tmp, args.postgres) as url:
+        with database(backend, tmp, args.postgres) as url, _log_on_failure(tmp):
             env = {
                 "MNEMONIX_DATABASE_URL": url,
                 "MNEMONIX_EMBEDDER": "hash",
