@@ -24,6 +24,7 @@ import base64
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -153,6 +154,22 @@ def _log_on_failure(tmp: Path) -> Iterator[None]:
         raise
 
 
+def _server_phases(tmp: Path) -> dict[str, float]:
+    """Where the import's time went, from the server's log line (validate, store, index)."""
+    found: dict[str, float] = {}
+    for log in tmp.glob("server-*.log"):
+        text_ = log.read_text()
+        for name, pattern in (
+            ("validate_s", r"lines validated in ([0-9.]+) s"),
+            ("store_s", r"stored in ([0-9.]+) s"),
+            ("index_s", r"indexed in ([0-9.]+) s"),
+        ):
+            match = re.search(pattern, text_)
+            if match:
+                found[name] = float(match.group(1))
+    return found
+
+
 def one_run(backend: str, body: bytes, n: int, args: argparse.Namespace) -> dict[str, float]:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as scratch:
@@ -189,6 +206,7 @@ def one_run(backend: str, body: bytes, n: int, args: argparse.Namespace) -> dict
                 assert lines == expected, (lines, expected)
 
                 result = {"import": n / imported, "export": n / exported}
+                result.update(_server_phases(tmp))
                 if args.batch:
                     result.update(batch_overhead(http))
                 return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
@@ -21,6 +23,7 @@ from storage.repositories import TenantRepository
 from storage.repositories.transfer import TransferRepository
 from storage.types import utcnow
 
+logger = logging.getLogger("mnemonix")
 OnConflict = Literal["error", "skip"]
 EXPORT_BATCH = 2000
 INDEX_CHUNK = 5000
@@ -154,7 +157,7 @@ def import_memories(
             if row["embedding"] is None
         ],
     )
-    now = utcnow()
+    now, started = utcnow(), time.perf_counter()
     with unit_of_work(state.sessions) as session:
         tenants = TenantRepository(session)
         tenant = tenants.by_name(tenant_name) or tenants.add(tenant_name)
@@ -195,6 +198,14 @@ def import_memories(
             ]
         )
         tenant_id = tenant.id
+    stored = time.perf_counter()
     if rows:
         _index(state, tenant_id, rows, fresh=was_empty)
+    logger.info(
+        "import into %s: %d memories stored in %.2f s, indexed in %.2f s",
+        tenant_name,
+        len(rows),
+        stored - started,
+        time.perf_counter() - stored,
+    )
     return ImportRead(imported=len(rows), skipped=len(items) - len(rows))
