@@ -43,8 +43,11 @@ class TruncatedExport(InvalidInput):
     code = "truncated_export"
 
 
+_measure = json.JSONEncoder(ensure_ascii=False).encode  # sized as the API sizes metadata
+
+
 def _metadata(value: dict[str, Any]) -> dict[str, Any]:
-    size = len(json.dumps(value, ensure_ascii=False).encode())
+    size = len(_measure(value).encode())
     if size > MAX_IMPORT_METADATA_BYTES:
         raise ValueError(f"metadata is {size} bytes; the limit is {MAX_IMPORT_METADATA_BYTES}")
     if any(len(k) > 128 or not k for k in value):
