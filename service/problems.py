@@ -27,6 +27,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed_json": (400, "Malformed JSON"),
     "invalid_input": (422, "Invalid input"),
     "validation_failed": (422, "Validation failed"),
+    "truncated_export": (422, "Truncated export"),
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "Forbidden"),
     "not_found": (404, "Not found"),

@@ -105,11 +105,11 @@ def _check_json(value: Any, path: str, depth: int) -> None:
         raise ValueError(f"{path}: not a JSON value")
 
 
-def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+def check_metadata(value: dict[str, Any], *, limit: int = MAX_METADATA_BYTES) -> dict[str, Any]:
     _check_json(value, "metadata", 0)
     size = len(json.dumps(value, ensure_ascii=False).encode())
-    if size > MAX_METADATA_BYTES:
-        raise ValueError(f"metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}")
+    if size > limit:
+        raise ValueError(f"metadata is {size} bytes; the limit is {limit}")
     return value
 
 

@@ -23,6 +23,8 @@ from mnemonix_client.exceptions import (
     RateLimited,
     ServerError,
     TransportError,
+    TruncatedExport,
+    TruncatedImport,
     Unauthorized,
     ValidationFailed,
 )
@@ -63,6 +65,8 @@ __all__ = [
     "Stats",
     "Tenant",
     "TransportError",
+    "TruncatedExport",
+    "TruncatedImport",
     "Unauthorized",
     "ValidationFailed",
 ]

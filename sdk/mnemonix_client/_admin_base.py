@@ -1,4 +1,5 @@
-"""What the sync and async admin APIs share: paths, parameters and the JSON Lines body."""
+"""What the sync and async admin APIs share: paths, parameters, the JSON Lines body and the
+end-line check of an export stream."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from mnemonix_client.admin_models import ExportedMemory
+from mnemonix_client.exceptions import TruncatedExport
 
 NDJSON = "application/x-ndjson"
 OnConflict = Literal["error", "skip"]
 ImportSource = (
     str | os.PathLike[str] | bytes | Iterable[ExportedMemory | Mapping[str, Any] | str | bytes]
 )
+END_PREFIX = b'{"type":'
 
 
 def tenant_path(name: str) -> str:
@@ -24,6 +27,58 @@ def tenant_path(name: str) -> str:
 
 def import_params(create_tenant: bool, on_conflict: OnConflict) -> dict[str, Any]:
     return {"create_tenant": "true" if create_tenant else "false", "on_conflict": on_conflict}
+
+
+def end_count(line: bytes) -> int | None:
+    """The memory count of an end line (``{"type":"end","count":N}``), else ``None``."""
+    if not line.lstrip().startswith(END_PREFIX):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and value.get("type") == "end":
+        count = value.get("count")
+        return count if isinstance(count, int) else -1
+    return None
+
+
+class EndCheck:
+    """Follows an export stream: counts its memory lines and checks its end line.
+
+    ``feed`` each line (without its newline) and get back whether it is a memory line;
+    ``finish`` once the stream is over. Either raises ``TruncatedExport`` when the stream
+    is not a whole export: no end line, a count that disagrees, or lines after the end.
+    """
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.count = 0
+        self.end: bytes | None = None
+
+    def feed(self, line: bytes) -> bool:
+        if self.end is not None:
+            raise TruncatedExport(f"The export of {self.tenant!r} has lines after its end line.")
+        expected = end_count(line)
+        if expected is None:
+            self.count += 1
+            return True
+        if expected != self.count:
+            raise TruncatedExport(
+                f"The export of {self.tenant!r} is incomplete: its end line counts {expected} "
+                f"memories, {self.count} arrived."
+            )
+        self.end = line
+        return False
+
+    def finish(self) -> bytes:
+        """The end line, once the stream is over; ``TruncatedExport`` if it never came."""
+        if self.end is None:
+            raise TruncatedExport(
+                f"The export of {self.tenant!r} stopped after {self.count} memories without "
+                "its end line: it was cut short."
+            )
+        return self.end
 
 
 def _line(item: ExportedMemory | Mapping[str, Any] | str | bytes) -> bytes:
@@ -38,9 +93,18 @@ def _line(item: ExportedMemory | Mapping[str, Any] | str | bytes) -> bytes:
 
 
 def ndjson_body(source: ImportSource) -> bytes:
-    """A path to a ``.jsonl`` file, raw bytes, or lines (models, dicts, or JSON strings)."""
+    """A path to a ``.jsonl`` file or raw bytes, sent as they are (an export written by
+    ``export`` ends with its end line; without it the server refuses the import as cut
+    short); or lines (models, dicts, or JSON strings), to which the end line counting them
+    is added unless their last line already is one."""
     if isinstance(source, bytes):
         return source
     if isinstance(source, str | os.PathLike):
         return Path(source).read_bytes()
-    return b"".join(_line(item) + b"\n" for item in source)
+    lines = [_line(item) for item in source]
+    lines = [line for line in lines if line.strip()]
+    if not lines or end_count(lines[-1]) is None:
+        lines.append(
+            json.dumps({"type": "end", "count": len(lines)}, separators=(",", ":")).encode()
+        )
+    return b"".join(line + b"\n" for line in lines)

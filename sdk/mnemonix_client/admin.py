@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mnemonix_client._admin_base import (
     NDJSON,
+    EndCheck,
     ImportSource,
     OnConflict,
     import_params,
@@ -73,24 +74,34 @@ class Admin:
         )
 
     def export_lines(self, tenant: str) -> Iterator[bytes]:
-        """The tenant's export, streamed: one JSON line (bytes, no newline) per memory."""
-        return self._client.stream_lines("GET", f"{tenant_path(tenant)}/export")
+        """The tenant's export, streamed: one JSON line (bytes, no newline) per memory. Once
+        the stream ends, ``TruncatedExport`` if it was cut short (no end line, or one
+        counting other lines): only a clean end of the iteration means "all of them"."""
+        check = EndCheck(tenant)
+        for line in self._client.stream_lines("GET", f"{tenant_path(tenant)}/export"):
+            if check.feed(line):
+                yield line
+        check.finish()
 
     def iter_export(self, tenant: str) -> Iterator[ExportedMemory]:
-        """The tenant's memories as typed models, streamed in id order."""
+        """The tenant's memories as typed models, streamed in id order (``TruncatedExport``
+        at the end if the stream was cut short)."""
         for line in self.export_lines(tenant):
             yield ExportedMemory.model_validate_json(line)
 
     def export(self, tenant: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
-        """Write the export, byte for byte, to a path or binary file; returns the line count."""
+        """Write the export, byte for byte and end line included, to a path or binary file;
+        returns the number of memories. ``TruncatedExport`` if the stream was cut short
+        (what was written then lacks its end line, and an import refuses it)."""
         if isinstance(destination, str | os.PathLike):
             with Path(destination).open("wb") as handle:
                 return self.export(tenant, handle)
-        count = 0
-        for line in self.export_lines(tenant):
+        check = EndCheck(tenant)
+        for line in self._client.stream_lines("GET", f"{tenant_path(tenant)}/export"):
+            check.feed(line)
             destination.write(line + b"\n")
-            count += 1
-        return count
+        check.finish()
+        return check.count
 
     def import_(
         self,
@@ -100,9 +111,10 @@ class Admin:
         create_tenant: bool = False,
         on_conflict: OnConflict = "error",
     ) -> ImportResult:
-        """Import an export (a ``.jsonl`` path, bytes, or lines) atomically. A bad line raises
-        ``ValidationFailed`` (``.problem["line"]``); an id already stored ``Conflict``, unless
-        ``on_conflict="skip"``."""
+        """Import an export (a ``.jsonl`` path, bytes, or lines) atomically. A path or bytes
+        must end with the export's end line, else ``TruncatedImport``; lines or models get one
+        added. A bad line raises ``ValidationFailed`` (``.problem["line"]``); an id already
+        stored ``Conflict``, unless ``on_conflict="skip"``. Nothing is written on any error."""
         return ImportResult.model_validate(
             self._client.request(
                 "POST",
@@ -161,8 +173,12 @@ class AsyncAdmin:
             await self._client.request("POST", "/v1/admin/reindex", json={"tenant": tenant})
         )
 
-    def export_lines(self, tenant: str) -> AsyncIterator[bytes]:
-        return self._client.stream_lines("GET", f"{tenant_path(tenant)}/export")
+    async def export_lines(self, tenant: str) -> AsyncIterator[bytes]:
+        check = EndCheck(tenant)
+        async for line in self._client.stream_lines("GET", f"{tenant_path(tenant)}/export"):
+            if check.feed(line):
+                yield line
+        check.finish()
 
     async def iter_export(self, tenant: str) -> AsyncIterator[ExportedMemory]:
         async for line in self.export_lines(tenant):
@@ -172,11 +188,12 @@ class AsyncAdmin:
         if isinstance(destination, str | os.PathLike):
             with Path(destination).open("wb") as handle:
                 return await self.export(tenant, handle)
-        count = 0
-        async for line in self.export_lines(tenant):
+        check = EndCheck(tenant)
+        async for line in self._client.stream_lines("GET", f"{tenant_path(tenant)}/export"):
+            check.feed(line)
             destination.write(line + b"\n")
-            count += 1
-        return count
+        check.finish()
+        return check.count
 
     async def import_(
         self,

@@ -2,6 +2,7 @@
 
 MnemonixError
 ├── TransportError          the request never got an HTTP answer (connection, timeout)
+├── TruncatedExport         an export stream ended without its end line (or a wrong count)
 └── APIError                the server answered with a problem (``.status``, ``.problem``)
     ├── BadRequest          400 (e.g. malformed JSON)
     ├── Unauthorized        401 missing, unknown or revoked key
@@ -9,6 +10,7 @@ MnemonixError
     ├── NotFound            404 no such memory for this key's tenant
     ├── Conflict            409 optimistic-concurrency version mismatch
     ├── ValidationFailed    422 the request did not validate (``.errors``)
+    │   └── TruncatedImport 422 the import body is not a whole export (also a TruncatedExport)
     ├── RateLimited         429
     └── ServerError         5xx
 """
@@ -61,6 +63,17 @@ class ValidationFailed(APIError):
     pass
 
 
+class TruncatedExport(MnemonixError):
+    """An export was cut short: the stream ended without its end line
+    (``{"type":"end","count":N}``), or the end line counts a different number of memories
+    than arrived. Nothing received can be taken as the whole tenant."""
+
+
+class TruncatedImport(ValidationFailed, TruncatedExport):
+    """422 from an import: the body is not a whole export (no end line, or one counting
+    other lines), so nothing was imported."""
+
+
 class RateLimited(APIError):
     pass
 
@@ -80,6 +93,7 @@ BY_TYPE: dict[str, type[APIError]] = {
     PROBLEM_BASE + "conflict": Conflict,
     PROBLEM_BASE + "validation-failed": ValidationFailed,
     PROBLEM_BASE + "invalid-input": ValidationFailed,
+    PROBLEM_BASE + "truncated-export": TruncatedImport,
     PROBLEM_BASE + "rate-limited": RateLimited,
     PROBLEM_BASE + "internal-error": ServerError,
     PROBLEM_BASE + "unavailable": ServerError,

@@ -19,6 +19,8 @@ from mnemonix_client import (
     Forbidden,
     LifecycleRun,
     Mnemonix,
+    TruncatedExport,
+    TruncatedImport,
     Unauthorized,
     ValidationFailed,
 )
@@ -182,3 +184,64 @@ def test_consolidation_seen_through_the_sdk(app_client: tuple[TestClient, str]) 
         assert source.superseded_by is not None and source.content == first.content
         links = mx.memories.links(source.superseded_by)
         assert {link.relation for link in links} == {"consolidates"} and len(links) == 2
+
+
+def test_a_cut_export_raises_and_a_cut_file_is_not_imported(
+    app_client: tuple[TestClient, str], tmp_path: Path
+) -> None:
+    client, tenant_key = app_client
+    with _client(client, tenant_key) as mx:
+        mx.memories.add_many([{"content": f"Invoice {i} is paid"} for i in range(3)])
+    with _client(client, ADMIN_KEY) as admin:
+        whole = io.BytesIO()
+        assert admin.admin.export("sdk", whole) == 3
+    *lines, end = whole.getvalue().splitlines()
+    assert json.loads(end) == {"type": "end", "count": 3}
+    cut_bodies = [
+        b"".join(line + b"\n" for line in lines),  # the connection dropped before the end
+        b"".join(line + b"\n" for line in [*lines[:2], end]),  # a line lost on the way
+        b"",
+    ]
+    for body in cut_bodies:
+
+        def serve(request: httpx.Request, body: bytes = body) -> httpx.Response:
+            return httpx.Response(
+                200, content=body, headers={"content-type": "application/x-ndjson"}
+            )
+
+        with Mnemonix(
+            api_key=ADMIN_KEY, base_url="http://x", transport=httpx.MockTransport(serve)
+        ) as mx:
+            with pytest.raises(TruncatedExport):
+                list(mx.admin.iter_export("sdk"))
+            with pytest.raises(TruncatedExport):
+                mx.admin.export("sdk", tmp_path / "cut.jsonl")
+
+        async def scenario(serve: object = serve) -> None:
+            async def handle(request: httpx.Request) -> httpx.Response:
+                return serve(request)  # type: ignore[operator,no-any-return]
+
+            async with AsyncMnemonix(
+                api_key=ADMIN_KEY, base_url="http://x", transport=httpx.MockTransport(handle)
+            ) as mx:
+                with pytest.raises(TruncatedExport):
+                    [m async for m in mx.admin.iter_export("sdk")]
+                with pytest.raises(TruncatedExport):
+                    await mx.admin.export("sdk", io.BytesIO())
+
+        asyncio.run(scenario())
+
+    # what export() left behind lacks its end line: the server refuses it, imports nothing
+    cut = tmp_path / "cut.jsonl"
+    assert cut.read_bytes() == b""  # the last body served was empty
+    cut.write_bytes(cut_bodies[0])
+    with _client(client, ADMIN_KEY) as admin:
+        with pytest.raises(TruncatedImport) as refused:
+            admin.admin.import_("restored", cut, create_tenant=True)
+        assert isinstance(refused.value, ValidationFailed) and refused.value.status == 422
+        assert isinstance(refused.value, TruncatedExport)
+        assert "restored" not in {t.name for t in admin.admin.list_tenants()}
+        whole_file = tmp_path / "whole.jsonl"
+        whole_file.write_bytes(whole.getvalue())
+        result = admin.admin.import_("restored", whole_file, create_tenant=True, on_conflict="skip")
+        assert (result.imported, result.skipped) == (0, 3)

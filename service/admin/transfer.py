@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +26,7 @@ ACCEPTED_TYPES = {
     "text/plain",
 }
 
+logger = logging.getLogger("mnemonix")
 router = APIRouter(tags=["admin"])
 
 
@@ -38,11 +41,17 @@ class UnsupportedMediaType(DomainError):
 @router.get(
     "/tenants/{name}/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {NDJSON: {}}, "description": "One JSON object per memory."}},
+    responses={
+        200: {
+            "content": {NDJSON: {}},
+            "description": "One JSON object per memory, then the end line.",
+        }
+    },
 )
 def export_tenant(name: str, _: Admin, state: State) -> StreamingResponse:
-    """Stream every memory of the tenant, in id order, one JSON object per line
-    (the format is in docs/admin.md). Feed it to ``POST .../import`` to restore it."""
+    """Stream every memory of the tenant, in id order, one JSON object per line, then the
+    end line ``{"type":"end","count":N}``: a stream without it was cut short (the format is
+    in docs/admin.md). Feed it to ``POST .../import`` to restore it."""
     tenant = tenant_by_name(state, name)
     return StreamingResponse(
         export_lines(state, tenant_id=tenant.id),
@@ -87,10 +96,18 @@ async def import_tenant(
         OnConflict, Query(description="An id already stored: fail with 409, or skip it.")
     ] = "error",
 ) -> ImportRead:
-    """Import an export, all or nothing: a bad line is a 422 naming the line, an id already
-    stored a 409 (or skipped with ``on_conflict=skip``), and nothing is written either way."""
+    """Import an export, all or nothing: a body without its end line (a cut export) is a
+    422 ``truncated-export``, a bad line a 422 naming the line, an id already stored a 409
+    (or skipped with ``on_conflict=skip``), and nothing is written in any of these cases."""
     body = await _read_body(request, state.settings.limits.max_body_bytes)
+    started = time.perf_counter()
     items = await run_in_threadpool(parse_lines, body.splitlines())
+    logger.info(
+        "import into %s: %d lines validated in %.2f s",
+        name,
+        len(items),
+        time.perf_counter() - started,
+    )
     return await run_in_threadpool(
         import_memories,
         state,

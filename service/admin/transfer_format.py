@@ -1,29 +1,54 @@
-"""The export line: one memory as one JSON object (JSON Lines, ``application/x-ndjson``).
+"""The export format: JSON Lines (``application/x-ndjson``), one memory per line, then an
+end line ``{"type":"end","count":N}``.
 
 Everything SQL holds about a memory travels, so an import recreates it exactly: id, text,
 scope, metadata, timestamps, importance, pinned, access counts, the lifecycle fields and
 the quantized embedding (base64 of the stored code, with its model, dimension, bits and
 scale), so the indexes rebuild without re-embedding, and the lifecycle links it holds.
 Not carried: the tenant (an import names its target), ``content_hash`` (derived), history.
+
+The end line is how a reader tells a complete export from a cut one: a stream that stops
+early (a dropped connection, a server error after the ``200``) has no end line, and the
+importer and the SDK reject it. Writing a line needs no validation, so no stored memory can
+make the export fail half-way; reading one validates it, with bounds no smaller than what
+the server itself can store (a consolidation may hold any number of sources).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 
-from service.schemas import Content, Metadata, ScopeId, Strict, Timestamp, memory_fields
+from service.schemas import Content, ScopeId, Strict, Timestamp
+from service.validation import MAX_METADATA_BYTES, check_metadata
 from storage.errors import InvalidInput
-from storage.models import Memory, MemoryLink
 from storage.quantization import code_bytes
 
 Tier = Literal["hot", "warm", "cold", "archived"]
 MAX_DIMENSION = 8192
+# consolidation stores its sources' shared metadata plus {"consolidated_from": n}
+MAX_IMPORT_METADATA_BYTES = MAX_METADATA_BYTES + len(',"consolidated_from":') + 20
+END = "end"
+
+
+class TruncatedExport(InvalidInput):
+    """The body is not a whole export: its end line is missing or counts other lines."""
+
+    code = "truncated_export"
+
+
+def _metadata(value: dict[str, Any]) -> dict[str, Any]:
+    return check_metadata(value, limit=MAX_IMPORT_METADATA_BYTES)
+
+
+ImportMetadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 
 
 class EmbeddingExport(Strict):
@@ -58,12 +83,15 @@ class LinkExport(Strict):
 
 
 class MemoryExport(Strict):
+    """One memory line, as an import reads it. ``links`` has no bound of its own: a
+    consolidated memory links every source it merged (the body size limit bounds a line)."""
+
     id: uuid.UUID
     content: Content
     user_id: ScopeId | None = None
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    metadata: Metadata = Field(default_factory=dict)
+    metadata: ImportMetadata = Field(default_factory=dict)
     occurred_at: Timestamp
     created_at: Timestamp
     updated_at: Timestamp
@@ -77,37 +105,88 @@ class MemoryExport(Strict):
     version: Annotated[int, Field(ge=1)] = 1
     superseded_by: uuid.UUID | None = None
     embedding: EmbeddingExport | None = None
-    links: list[LinkExport] = Field(default_factory=list, max_length=1000)
+    links: list[LinkExport] = Field(default_factory=list)
 
-    @classmethod
-    def of(cls, row: Memory, links: Sequence[MemoryLink] = ()) -> MemoryExport:
-        embedding = None
-        if row.embedding is not None and row.embedding_dim:
-            embedding = EmbeddingExport(
-                model=row.embedding_model,
-                dim=row.embedding_dim,
-                bits=row.embedding_bits,  # 8, 4 or 1 in SQL
-                scale=row.embedding_scale,
-                data=base64.b64encode(row.embedding).decode("ascii"),
-            )
-        return cls(
-            **memory_fields(row),
-            stability=row.stability,
-            embedding=embedding,
-            links=[
-                LinkExport(
-                    other_id=link.other_id,
-                    relation=link.relation,
-                    detail=link.detail or {},
-                    created_at=link.created_at,
-                )
-                for link in links
-            ],
+
+def _time(value: datetime | None) -> str | None:
+    # UTC-aware datetimes from storage.types.UTCDateTime; the "Z" form pydantic also writes
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def export_line(row: Mapping[Any, Any], links: Sequence[Mapping[Any, Any]] = ()) -> bytes:
+    """One memory as its export line, from its ``memory`` columns (column names, so
+    ``metadata``) and its ``memory_link`` rows. Plain encoding, no validation: whatever
+    SQL holds can be written."""
+    embedding = row["embedding"]
+    return (
+        _encode(
+            {
+                "id": str(row["id"]),
+                "content": row["content"],
+                "user_id": row["user_id"],
+                "agent_id": row["agent_id"],
+                "session_id": row["session_id"],
+                "metadata": row["metadata"] or {},
+                "occurred_at": _time(row["occurred_at"]),
+                "created_at": _time(row["created_at"]),
+                "updated_at": _time(row["updated_at"]),
+                "importance": row["importance"],
+                "pinned": row["pinned"],
+                "access_count": row["access_count"],
+                "last_accessed_at": _time(row["last_accessed_at"]),
+                "strength": row["strength"],
+                "stability": row["stability"],
+                "tier": row["tier"],
+                "version": row["version"],
+                "superseded_by": None
+                if row["superseded_by"] is None
+                else str(row["superseded_by"]),
+                "embedding": None
+                if embedding is None or not row["embedding_dim"]
+                else {
+                    "model": row["embedding_model"],
+                    "dim": row["embedding_dim"],
+                    "bits": row["embedding_bits"],
+                    "scale": row["embedding_scale"],
+                    "data": base64.b64encode(embedding).decode("ascii"),
+                },
+                "links": [
+                    {
+                        "other_id": str(link["other_id"]),
+                        "relation": link["relation"],
+                        "detail": link["detail"] or {},
+                        "created_at": _time(link["created_at"]),
+                    }
+                    for link in links
+                ],
+            }
+        ).encode()
+        + b"\n"
+    )
+
+
+def end_line(count: int) -> bytes:
+    """The last line of a complete export: how many memory lines precede it."""
+    return _encode({"type": END, "count": count}).encode() + b"\n"
+
+
+def _end_count(raw: bytes, number: int) -> int | None:
+    """The count of an end line, or ``None`` if ``raw`` is not one."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or value.get("type") != END:
+        return None
+    count = value.get("count")
+    if set(value) - {"type", "count"} or not isinstance(count, int) or isinstance(count, bool):
+        raise InvalidInput(
+            f'Line {number}: an end line is {{"type":"end","count":N}}.', line=number
         )
-
-
-def export_line(row: Memory, links: Sequence[MemoryLink] = ()) -> bytes:
-    return MemoryExport.of(row, links).model_dump_json().encode() + b"\n"
+    return count
 
 
 def _problem_errors(exc: ValidationError) -> list[dict[str, object]]:
@@ -118,18 +197,37 @@ def _problem_errors(exc: ValidationError) -> list[dict[str, object]]:
 
 
 def parse_lines(lines: Iterable[bytes]) -> list[tuple[int, MemoryExport]]:
-    """Validate every line (1-based numbers; blank lines are skipped) before anything is
-    written. A bad line raises ``InvalidInput`` naming it, with ``line`` and ``errors``."""
+    """Validate a whole export (1-based line numbers; blank lines are skipped) before
+    anything is written. The last line must be the end line counting the memory lines
+    before it, else ``TruncatedExport``; a bad line raises ``InvalidInput`` naming it,
+    with ``line`` and ``errors``."""
     parsed: list[tuple[int, MemoryExport]] = []
     seen: dict[uuid.UUID, int] = {}
+    ended: int | None = None
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
+        if ended is not None:
+            raise InvalidInput(
+                f"Line {number}: a line after the end line (line {ended}).", line=number
+            )
         try:
             item = MemoryExport.model_validate_json(raw)
             if item.embedding is not None:
                 item.embedding.payload()
         except ValidationError as exc:
+            count = _end_count(raw, number)
+            if count is not None:
+                if count != len(parsed):
+                    raise TruncatedExport(
+                        f"Line {number}: the end line counts {count} memories, but "
+                        f"{len(parsed)} lines precede it: the export is incomplete.",
+                        line=number,
+                        expected=count,
+                        received=len(parsed),
+                    ) from exc
+                ended = number
+                continue
             errors = _problem_errors(exc)
             first = errors[0]
             where = f" at {first['loc']}" if first["loc"] else ""
@@ -148,7 +246,21 @@ def parse_lines(lines: Iterable[bytes]) -> list[tuple[int, MemoryExport]]:
             )
         seen[item.id] = number
         parsed.append((number, item))
+    if ended is None:
+        raise TruncatedExport(
+            f"The export has no end line after its {len(parsed)} memory lines: it was cut "
+            'short (a complete export ends with {"type":"end","count":N}).',
+            received=len(parsed),
+        )
     return parsed
 
 
-__all__ = ["EmbeddingExport", "LinkExport", "MemoryExport", "export_line", "parse_lines"]
+__all__ = [
+    "EmbeddingExport",
+    "LinkExport",
+    "MemoryExport",
+    "TruncatedExport",
+    "end_line",
+    "export_line",
+    "parse_lines",
+]

@@ -44,39 +44,43 @@ def add_memories(
     """Embed, then store all items atomically; nothing is stored if anything fails."""
     codes = _embed(state, [item.content for item in items])
     now = utcnow()
+    model, dimension = state.embedder.model_name, state.embedder.dimension
     rows: list[Memory] = []
     for i, (item, (payload, scale)) in enumerate(zip(items, codes, strict=True)):
         # one microsecond apart: (created_at, id) order is the batch's order, so a rebuild
         # from SQL places same-time turns of a conversation exactly as they were sent
         created = now + timedelta(microseconds=i)
-        row = Memory(
-            id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            user_id=item.user_id,
-            agent_id=item.agent_id,
-            session_id=item.session_id,
-            content=item.content,
-            content_hash=content_hash(item.content),
-            meta=item.metadata,
-            occurred_at=item.occurred_at or now,
-            created_at=created,
-            updated_at=created,
-            importance=item.importance,
-            pinned=item.pinned,
-            access_count=0,
-            strength=1.0,
-            stability=1.0,
-            tier="hot",
-        )
-        _set_embedding(state, row, payload, scale)
-        rows.append(row)
-    with unit_of_work(state.sessions) as session:
-        repo = MemoryRepository(session)
-        repo.add(rows)
-        for row in rows:
-            repo.add_event(
-                memory=row, event="created", changes={"content": row.content, "metadata": row.meta}
+        rows.append(
+            Memory(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                user_id=item.user_id,
+                agent_id=item.agent_id,
+                session_id=item.session_id,
+                content=item.content,
+                content_hash=content_hash(item.content),
+                meta=item.metadata,
+                occurred_at=item.occurred_at or now,
+                created_at=created,
+                updated_at=created,
+                importance=item.importance,
+                pinned=item.pinned,
+                access_count=0,
+                last_accessed_at=None,
+                strength=1.0,
+                stability=1.0,
+                tier="hot",
+                embedding=payload,
+                embedding_bits=8,
+                embedding_scale=scale,
+                embedding_model=model,
+                embedding_dim=dimension,
+                version=1,
+                superseded_by=None,
             )
+        )
+    with unit_of_work(state.sessions) as session:
+        MemoryRepository(session).insert_created(rows)
     state.indexes.apply(tenant_id, upserted=rows)
     return rows
 

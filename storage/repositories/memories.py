@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Memory, MemoryEvent
 from storage.records import MemoryFilter, PageCursor
-from storage.types import json_scalar_equals
+from storage.types import json_scalar_equals, utcnow
 
 
 def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElement[bool]]:
@@ -68,6 +69,10 @@ PLACEMENT_COLUMNS = (
     Memory.session_id,
     Memory.meta,
 )
+# (column name, attribute name) of every memory column: "metadata" is the ``meta`` attribute
+_MEMORY_COLUMNS = [
+    (column.name, attr.key) for attr in Memory.__mapper__.column_attrs for column in attr.columns
+]
 
 
 class MemoryRepository:
@@ -77,6 +82,36 @@ class MemoryRepository:
     def add(self, memories: Sequence[Memory]) -> None:
         self.session.add_all(memories)
         self.session.flush()
+
+    def insert_created(self, memories: Sequence[Memory], *, actor: str = "api") -> None:
+        """Store new memories and their ``created`` history events by two executemany
+        inserts, the rows as given (``version`` included; every column set).
+
+        For batches: the ORM unit of work (identity map, per-object flush bookkeeping)
+        costs more per row than the SQL. The objects stay transient (in no session).
+        """
+        if not memories:
+            return
+        now = utcnow()
+        self.session.execute(
+            insert(cast(Table, Memory.__table__)),
+            [{name: getattr(row, key) for name, key in _MEMORY_COLUMNS} for row in memories],
+        )
+        self.session.execute(
+            insert(cast(Table, MemoryEvent.__table__)),
+            [
+                {
+                    "tenant_id": row.tenant_id,
+                    "memory_id": row.id,
+                    "event": "created",
+                    "version": row.version,
+                    "changes": {"content": row.content, "metadata": row.meta},
+                    "actor": actor,
+                    "created_at": now,
+                }
+                for row in memories
+            ],
+        )
 
     def get(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> Memory | None:
         return self.session.scalar(

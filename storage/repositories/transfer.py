@@ -1,62 +1,104 @@
-"""SQL for per-tenant export and import: keyset batches out, one bulk insert in."""
+"""SQL for per-tenant export and import: keyset batches of plain columns out, bulk inserts in.
+
+Both sides work on Core rows (column name -> value), not ORM objects: a 100k-memory tenant
+moves through here, and the ORM's identity map and unit of work cost more than the SQL.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import RowMapping, Table, exists, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import Memory, MemoryLink
+from storage.models import Memory, MemoryEvent, MemoryLink
 
 ID_CHUNK = 500
+INSERT_CHUNK = 2000
+
+MEMORY = cast(Table, Memory.__table__)
+EVENT = cast(Table, MemoryEvent.__table__)
+LINK = cast(Table, MemoryLink.__table__)
+# what an export line carries: every column but the tenant and the derived content hash
+EXPORT_COLUMNS = [c for c in MEMORY.c if c.name not in ("tenant_id", "content_hash")]
+
+
+def _chunks(rows: Sequence[Mapping[str, Any]], size: int) -> list[list[Mapping[str, Any]]]:
+    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
 
 
 class TransferRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def export_batch(
-        self, tenant_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
-    ) -> list[Memory]:
-        """The next ``limit`` memories of the tenant in id order (keyset pagination on id)."""
-        stmt = select(Memory).where(Memory.tenant_id == tenant_id)
-        if after is not None:
-            stmt = stmt.where(Memory.id > after)
-        return list(self.session.scalars(stmt.order_by(Memory.id).limit(limit)))
+    def export_ids(self, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+        """Every memory id of the tenant, in id order: the export's plan, read once.
+
+        Read ids first, rows by id later: a keyset page ``tenant_id = ? AND id > ? ORDER BY
+        id`` has no ``(tenant_id, id)`` index to walk, so SQLite scans and sorts the whole
+        tenant for every page (quadratic in the tenant's size); this sorts it once.
+        """
+        stmt = select(MEMORY.c.id).where(MEMORY.c.tenant_id == tenant_id).order_by(MEMORY.c.id)
+        return list(self.session.scalars(stmt))
+
+    def export_rows(self, ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
+        """The rows of ``ids`` (from ``export_ids``) still stored, in id order, as column
+        mappings (``metadata``, not the ``meta`` attribute).
+
+        By primary key alone: with ``tenant_id = ?`` too, SQLite walks the tenant index
+        instead, the whole tenant per batch. Ids are global and never change tenant.
+        """
+        if not ids:
+            return []
+        stmt = select(*EXPORT_COLUMNS).where(MEMORY.c.id.in_(list(ids))).order_by(MEMORY.c.id)
+        return self.session.execute(stmt).mappings().all()
+
+    def links_in_range(
+        self, tenant_id: uuid.UUID, first: uuid.UUID, last: uuid.UUID
+    ) -> dict[uuid.UUID, list[RowMapping]]:
+        """The tenant's lifecycle links whose ``memory_id`` lies in ``[first, last]`` (one
+        export batch), grouped by ``memory_id``, each group in insertion order."""
+        stmt = (
+            select(
+                LINK.c.memory_id, LINK.c.other_id, LINK.c.relation, LINK.c.detail, LINK.c.created_at
+            )
+            .where(LINK.c.tenant_id == tenant_id, LINK.c.memory_id.between(first, last))
+            .order_by(LINK.c.id)
+        )
+        found: dict[uuid.UUID, list[RowMapping]] = {}
+        for link in self.session.execute(stmt).mappings():
+            found.setdefault(link["memory_id"], []).append(link)
+        return found
 
     def existing_ids(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Which of ``ids`` are already stored (in any tenant: ids are global)."""
         found: set[uuid.UUID] = set()
         for start in range(0, len(ids), ID_CHUNK):
             chunk = list(ids[start : start + ID_CHUNK])
-            found.update(self.session.scalars(select(Memory.id).where(Memory.id.in_(chunk))))
+            found.update(self.session.scalars(select(MEMORY.c.id).where(MEMORY.c.id.in_(chunk))))
         return found
 
+    def has_memories(self, tenant_id: uuid.UUID) -> bool:
+        return bool(self.session.scalar(select(exists().where(MEMORY.c.tenant_id == tenant_id))))
+
     def insert_exact(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert rows as given, ``version`` included.
+        """Insert memory rows as given, ``version`` included, in executemany chunks.
 
         A Core insert on purpose: the ORM would reset the optimistic-concurrency
         ``version`` of a new row to 1, and an import keeps it. Keys are column names
-        (``metadata``, not the ``meta`` attribute).
+        (``metadata``, not the ``meta`` attribute); every row has the same keys.
         """
-        if rows:
-            table = Memory.__table__
-            assert isinstance(table, Table)
-            self.session.execute(insert(table), [dict(r) for r in rows])
+        for chunk in _chunks(rows, INSERT_CHUNK):
+            self.session.execute(insert(MEMORY), chunk)
 
-    def links_from(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[MemoryLink]]:
-        """Lifecycle links (consolidation, contradiction) whose ``memory_id`` is in ``ids``."""
-        found: dict[uuid.UUID, list[MemoryLink]] = {}
-        for start in range(0, len(ids), ID_CHUNK):
-            chunk = list(ids[start : start + ID_CHUNK])
-            stmt = select(MemoryLink).where(MemoryLink.memory_id.in_(chunk)).order_by(MemoryLink.id)
-            for link in self.session.scalars(stmt):
-                found.setdefault(link.memory_id, []).append(link)
-        return found
+    def add_events(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """History rows (``memory_event`` columns but ``id``), in executemany chunks."""
+        for chunk in _chunks(events, INSERT_CHUNK):
+            self.session.execute(insert(EVENT), chunk)
 
-    def add_links(self, links: Sequence[MemoryLink]) -> None:
-        self.session.add_all(links)
-        self.session.flush()
+    def add_links(self, links: Sequence[Mapping[str, Any]]) -> None:
+        """Lifecycle links (``memory_link`` columns but ``id``), in executemany chunks."""
+        for chunk in _chunks(links, INSERT_CHUNK):
+            self.session.execute(insert(LINK), chunk)

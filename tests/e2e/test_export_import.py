@@ -56,11 +56,18 @@ def _tenant_key(client: TestClient, name: str) -> dict[str, str]:
     return auth(created.json()["key"])
 
 
+def _memory_lines(body: str) -> list[dict[str, Any]]:
+    """The memory lines of a whole export, after checking its end line counts them."""
+    *lines, end = [json.loads(line) for line in body.splitlines()]
+    assert end == {"type": "end", "count": len(lines)}, end
+    return lines
+
+
 def _export(client: TestClient, name: str) -> list[dict[str, Any]]:
     response = client.get(f"/v1/admin/tenants/{name}/export", headers=ADMIN)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
-    return [json.loads(line) for line in response.text.splitlines()]
+    return _memory_lines(response.text)
 
 
 def _ranked(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> list[Any]:
@@ -155,7 +162,7 @@ def test_export_then_import_gives_identical_memories_and_search(
             _ranked(source, source_key, body)
 
         exported = source.get("/v1/admin/tenants/acme/export", headers=ADMIN)
-        lines = [json.loads(line) for line in exported.text.splitlines()]
+        lines = _memory_lines(exported.text)
         assert sorted(line["id"] for line in lines) == sorted(ids)
         assert [line["id"] for line in lines] == sorted(line["id"] for line in lines)
         assert any(line["access_count"] > 0 for line in lines)
@@ -204,8 +211,12 @@ def _line(client: TestClient, headers: dict[str, str], content: str) -> dict[str
     return line
 
 
-def _ndjson(*lines: Any) -> bytes:
-    return b"".join((x if isinstance(x, bytes) else json.dumps(x).encode()) + b"\n" for x in lines)
+def _ndjson(*lines: Any, end: bool = True) -> bytes:
+    """Lines of an import body; ``end``: add the end line counting them, as an export has."""
+    body = [x if isinstance(x, bytes) else json.dumps(x).encode() for x in lines]
+    if end:
+        body.append(json.dumps({"type": "end", "count": len(lines)}).encode())
+    return b"".join(line + b"\n" for line in body)
 
 
 def _import(client: TestClient, tenant: str, body: bytes, query: str = "") -> Any:
@@ -306,7 +317,92 @@ def test_import_needs_a_tenant_and_ndjson(client: TestClient, headers: dict[str,
         headers={**ADMIN, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert form.status_code == 415
-    assert _import(client, "acme", b"\n\n").json() == {"imported": 0, "skipped": 0}
+    assert _import(client, "acme", b'\n{"type":"end","count":0}\n\n').json() == {
+        "imported": 0,
+        "skipped": 0,
+    }
     assert client.get("/v1/admin/tenants/nobody/export", headers=ADMIN).status_code == 404
     assert client.get("/v1/admin/tenants/acme/export", headers=headers).status_code == 403
     assert _import(client, "acme", body, "?on_conflict=maybe").status_code == 422
+
+
+def test_consolidation_of_over_1000_sources_exports_whole_and_imports_back(
+    two_databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """Defect: a consolidated memory with more than 1,000 sources failed its export line's
+    validation after the 200 was sent, so the export ended early, looking complete."""
+    source_url, target_url = two_databases
+    with _app(source_url, tmp_path / "a") as source, _app(target_url, tmp_path / "b") as target:
+        assert source.post("/v1/admin/tenants", json={"name": "acme"}, headers=ADMIN).is_success
+        headers = _tenant_key(source, "acme")
+        ids: list[str] = []
+        for start in range(0, 1002, 500):
+            batch = [
+                {"content": f"Standup note {i}: the build is green", "user_id": "ops"}
+                for i in range(start, min(start + 500, 1002))
+            ]
+            created = source.post("/v1/memories/batch", json={"memories": batch}, headers=headers)
+            assert created.status_code == 201, created.text
+            ids.extend(created.json()["ids"])
+        merged, sources = uuid.UUID(ids[0]), [uuid.UUID(i) for i in ids[1:]]
+        engine = create_engine(source_url)
+        with unit_of_work(build_sessionmaker(engine)) as session:  # as a consolidation leaves it
+            tenant_id = session.get(Memory, merged).tenant_id  # type: ignore[union-attr]
+            for other in sources:
+                session.get(Memory, other).superseded_by = merged  # type: ignore[union-attr]
+                LinkRepository(session).add(
+                    tenant_id=tenant_id,
+                    memory_id=merged,
+                    other_id=other,
+                    relation="consolidates",
+                    detail={},
+                )
+        engine.dispose()
+        assert source.post("/v1/admin/reindex", json={"tenant": "acme"}, headers=ADMIN).is_success
+
+        exported = source.get("/v1/admin/tenants/acme/export", headers=ADMIN)
+        assert exported.status_code == 200
+        lines = _memory_lines(exported.text)  # the end line is there and counts every line
+        assert len(lines) == 1002
+        (line,) = [x for x in lines if x["id"] == str(merged)]
+        assert len(line["links"]) == 1001
+
+        imported = _import(target, "acme", exported.content, "?create_tenant=true")
+        assert imported.status_code == 200, imported.text
+        assert imported.json() == {"imported": 1002, "skipped": 0}
+        assert _export(target, "acme") == lines
+        copy_key = _tenant_key(target, "acme")
+        links = target.get(f"/v1/memories/{merged}/links", headers=copy_key).json()["links"]
+        assert len(links) == 1001
+
+
+def test_truncated_export_is_refused_and_nothing_is_written(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    for content in ("Gina bakes rye bread", "Hugo runs on Sundays", "Ivy learns Welsh"):
+        assert client.post("/v1/memories", json={"content": content}, headers=headers).is_success
+    exported = client.get("/v1/admin/tenants/acme/export", headers=ADMIN).content
+    *memory_lines, end = exported.splitlines()
+    assert json.loads(end) == {"type": "end", "count": 3}
+    before = _count(client)
+    cases = [
+        (b"\n".join(memory_lines) + b"\n", "no end line"),
+        (b"\n".join(memory_lines[:2]) + b"\n", "cut between lines"),
+        (b"\n".join(memory_lines)[:-40], "cut inside a line"),
+        (b"\n".join([*memory_lines[:2], end]) + b"\n", "a line missing before the end"),
+        (b"", "empty"),
+    ]
+    for body, why in cases:
+        response = _import(client, "elsewhere", body, "?create_tenant=true")
+        assert response.status_code == 422, (why, response.text)
+        problem = response.json()
+        if why != "cut inside a line":  # that one fails as a bad line, naming it
+            assert problem["type"].endswith("/truncated-export"), (why, problem)
+    after_end = b"\n".join([*memory_lines[:2], b'{"type":"end","count":2}', memory_lines[2]])
+    response = _import(client, "elsewhere", after_end, "?create_tenant=true")
+    assert response.status_code == 422 and response.json()["line"] == 4
+    assert _count(client) == before
+    names = [t["name"] for t in client.get("/v1/admin/tenants", headers=ADMIN).json()["items"]]
+    assert "elsewhere" not in names
+    whole = _import(client, "elsewhere", exported, "?create_tenant=true&on_conflict=skip")
+    assert whole.json() == {"imported": 0, "skipped": 3}  # the whole export is accepted
