@@ -33,21 +33,13 @@ from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 
 from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, top_hits
 from channels.keyword_index import InvertedIndex
+from channels.postings import in_sorted
 from channels.text import STOP_WORDS, tokenize
 
 __all__ = ["STOP_WORDS", "KeywordChannel", "tokenize"]
-
-
-def _members(values: KeyArray, sorted_keys: KeyArray) -> npt.NDArray[np.bool_]:
-    """Which ``values`` are in ``sorted_keys`` (binary search: O(len(values) log n))."""
-    if sorted_keys.size == 0:
-        return np.zeros(values.shape[0], dtype=bool)
-    at = np.searchsorted(sorted_keys, values).clip(max=sorted_keys.size - 1)
-    return cast(npt.NDArray[np.bool_], sorted_keys[at] == values)
 
 
 @lru_cache(maxsize=16_384)
@@ -133,7 +125,7 @@ class KeywordChannel:
         terms = list(term_ids)
         slots, which, own, context = index.gather([term_ids[t] for t in terms])
         if query.allowed is not None:
-            keep = _members(index.slot_key[slots], query.allowed)
+            keep = in_sorted(index.slot_key[slots], query.allowed)
             slots, which, own, context = slots[keep], which[keep], own[keep], context[keep]
         if slots.size == 0:
             return []

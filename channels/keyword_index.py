@@ -6,18 +6,13 @@ is 5 bytes: its slot (int32) and a one-byte *code* holding the term's count in t
 document's own text (low nibble) and in its context (high nibble); a nibble of 15 means
 "look the exact counts up in ``overflow``" (a term repeated 15 times or more in one memory).
 
-Postings live in two segments, Lucene-style:
-
-- the *main* segment, a CSR over terms (``main_start[t] : main_start[t + 1]`` into
-  ``main_slot`` / ``main_code``), sorted by (term, slot): no Python object per term;
-- the *tail*, recent writes: per term, growable ``array.array`` buffers (slot, code).
-  Slots only grow, so a term's tail postings all come after its main ones.
+Postings are ``channels.postings.Postings``: a merged CSR main segment plus a per-term tail.
 
 Writes and their cost:
 
-- ``add`` appends to the tail: O(terms). When the tail holds more than
-  ``max(TAIL_MIN, main / TAIL_RATIO)`` postings it is merged into the main segment, dropping
-  tombstoned postings on the way: O(postings), amortised O(TAIL_RATIO) per posting;
+- ``add`` appends to the postings' tail: O(terms); ``settle`` (after a batch) merges the
+  tail into the main segment when it is large, dropping tombstoned postings on the way:
+  amortised O(TAIL_RATIO) per posting;
 - ``delete`` clears the slot's alive bit (a tombstone) and decrements each term's document
   frequency, found through a CSR forward index slot -> term ids: O(terms);
 - when tombstoned slots outnumber live ones (and at least ``COMPACT_MIN_DEAD``), the slots
@@ -37,13 +32,13 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from channels.postings import Postings
+
 I32 = npt.NDArray[np.int32]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 
 COMPACT_MIN_DEAD = 4096
-TAIL_MIN = 1 << 18
-TAIL_RATIO = 8
 SATURATED = 15
 MAX_KEY = 2**31 - 1
 
@@ -74,11 +69,7 @@ class InvertedIndex:
         self._forward_start = array("q", [0])
         self._forward = array("i")
         """Term ids of each slot; ``~id`` (negative) for a term that is only in the context."""
-        self.main_start = np.zeros(1, dtype=np.int64)
-        self.main_slot = np.zeros(0, dtype=np.int32)
-        self.main_code = np.zeros(0, dtype=np.uint8)
-        self.tail: dict[int, tuple[array[int], array[int]]] = {}
-        self.tail_postings = 0
+        self.store = Postings()
         self.overflow: dict[tuple[int, int], tuple[int, int]] = {}
         """(term id, slot) -> exact (own, context) counts of a saturated code."""
         self.documents = 0
@@ -115,7 +106,7 @@ class InvertedIndex:
         self.slots += 1
         self.documents += 1
         self.total_length += float(stored)
-        vocabulary, forward, tail = self.vocabulary, self._forward, self.tail
+        vocabulary, forward, postings = self.vocabulary, self._forward, self.store
         terms = list(own) + [t for t in context if t not in own]
         for term in terms:
             term_id = vocabulary.get(term)
@@ -127,21 +118,16 @@ class InvertedIndex:
             if n_own >= SATURATED or n_context >= SATURATED:
                 self.overflow[term_id, slot] = n_own, n_context
             code = min(n_own, SATURATED) | min(n_context, SATURATED) << 4
-            pair = tail.get(term_id)
-            if pair is None:
-                pair = tail[term_id] = array("i"), array("B")
-            pair[0].append(slot)  # readers copy what they gather: no view pins a buffer
-            pair[1].append(code)
+            postings.append(term_id, slot, code)
             self._df[term_id] += 1
             forward.append(term_id if n_own else ~term_id)
-        self.tail_postings += len(terms)
         self._forward_start.append(len(forward))
         self.version += 1
 
     def settle(self) -> None:
         """Merge the tail into the main segment once it is large (call after a batch)."""
-        if self.tail_postings > max(TAIL_MIN, self.main_slot.shape[0] // TAIL_RATIO):
-            self.merge()
+        if self.store.wants_merge():
+            self.store.merge(self.terms, self.alive)
 
     def delete(self, key: int) -> None:
         slot = self.slot_of(key)
@@ -159,38 +145,11 @@ class InvertedIndex:
         if self.dead_slots >= max(COMPACT_MIN_DEAD, self.documents):
             self.compact()
 
-    def merge(self, remap: I32 | None = None) -> None:
-        """Fold the tail into the main segment, dropping tombstoned postings; ``remap``
-        (old slot -> new slot) renumbers every posting on the way."""
-        terms = self.terms
-        counts = np.diff(self.main_start)
-        old_terms = np.repeat(np.arange(counts.shape[0], dtype=np.int32), counts)
-        tail_ids = sorted(self.tail)
-        tail_counts = [len(self.tail[t][0]) for t in tail_ids]
-        tail_terms = np.repeat(np.array(tail_ids, dtype=np.int32), tail_counts)
-        tail_slots = np.frombuffer(b"".join(self.tail[t][0] for t in tail_ids), dtype=np.int32)
-        tail_codes = np.frombuffer(b"".join(self.tail[t][1] for t in tail_ids), dtype=np.uint8)
-        term = np.concatenate([old_terms, tail_terms])
-        slot = np.concatenate([self.main_slot, tail_slots])
-        code = np.concatenate([self.main_code, tail_codes])
-        keep = self.alive[slot]
-        term, slot, code = term[keep], slot[keep], code[keep]
-        # both runs are sorted by term, and a term's tail slots follow its main ones:
-        # a stable sort (timsort merges the two runs) keeps every list sorted by slot
-        order = np.argsort(term, kind="stable")
-        term, slot, code = term[order], slot[order], code[order]
-        if remap is not None:
-            slot = remap[slot]
-        start = np.zeros(terms + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term, minlength=terms), out=start[1:])
-        self.main_start, self.main_slot, self.main_code = start, slot, code
-        self.tail, self.tail_postings = {}, 0
-
     def compact(self) -> None:
         """Renumber the live slots densely and rewrite both segments without tombstones."""
         alive = self.alive[: self.slots]
         remap = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
-        self.merge(remap)
+        self.store.merge(self.terms, self.alive, remap)
         self.overflow = {
             (term, int(remap[slot])): counts
             for (term, slot), counts in self.overflow.items()
@@ -219,28 +178,7 @@ class InvertedIndex:
     def gather(self, term_ids: Sequence[int]) -> tuple[I32, I32, I32, I32]:
         """Live postings of ``term_ids``: (slots, position of the term in ``term_ids``,
         own counts, context counts), term by term, each term's slots ascending."""
-        parts_slot, parts_code, parts_which = [], [], []
-        last = self.main_start.shape[0] - 1
-        for which, term_id in enumerate(term_ids):
-            chunks = []
-            if term_id < last:
-                lo, hi = self.main_start[term_id], self.main_start[term_id + 1]
-                chunks.append((self.main_slot[lo:hi], self.main_code[lo:hi]))
-            pair = self.tail.get(term_id)
-            if pair is not None:
-                chunks.append((np.frombuffer(pair[0], np.int32), np.frombuffer(pair[1], np.uint8)))
-            for slots, codes in chunks:
-                parts_slot.append(slots)
-                parts_code.append(codes)
-                parts_which.append(np.full(slots.shape[0], which, dtype=np.int32))
-        if not parts_slot:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, empty, empty
-        slot = np.concatenate(parts_slot)
-        code = np.concatenate(parts_code)
-        which_of = np.concatenate(parts_which)
-        keep = self.alive[slot]
-        slot, code, which_of = slot[keep], code[keep], which_of[keep]
+        slot, which_of, code = self.store.gather(term_ids, self.alive)
         own = (code & SATURATED).astype(np.int32)
         context = (code >> 4).astype(np.int32)
         saturated = np.flatnonzero((own == SATURATED) | (context == SATURATED))
@@ -270,15 +208,10 @@ class InvertedIndex:
             self.alive,
             self._slot_of_key,
             self._df,
-            self.main_start,
-            self.main_slot,
-            self.main_code,
         )
         size = sum(a.nbytes for a in arrays)
         size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)
-        size += sys.getsizeof(self.vocabulary) + sys.getsizeof(self.tail)
+        size += sys.getsizeof(self.vocabulary) + self.store.nbytes()
         size += sum(sys.getsizeof(term) + 28 for term in self.vocabulary)
-        for pair in self.tail.values():
-            size += 56 + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
         size += sys.getsizeof(self.overflow) + 150 * len(self.overflow)
         return size

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from channels import keyword_index
+from channels import keyword_index, postings
 from channels.base import Channel, Doc, Hit, Query
 from channels.keyword import KeywordChannel, tokenize
 
@@ -276,14 +276,14 @@ def test_is_a_channel_and_rejects_bad_input() -> None:
 def test_postings_live_in_a_merged_main_segment_and_a_tail(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(keyword_index, "TAIL_MIN", 20)
+    monkeypatch.setattr(postings, "TAIL_MIN", 20)
     texts = {k: CORPUS[k % len(CORPUS)] + f" item{k % 5}" for k in range(40)}
     channel = _channel(texts)  # one batch: merged once at its end
     index = channel._index
-    assert index.tail == {} and index.main_slot.size == index.postings_count()
+    assert index.store.tail == {} and index.store.main_slot.size == index.postings_count()
     channel.upsert([Doc(100, "kids kids kids", NOW)])  # small write: stays in the tail
     texts[100] = "kids kids kids"
-    assert index.tail and index.main_slot.size < index.postings_count()
+    assert index.store.tail and index.store.main_slot.size < index.postings_count()
     slots, own, context = index.postings(index.vocabulary["kid"])
     assert slots.tolist() == sorted(slots.tolist()) and int(own[-1]) == 3
     assert index.slot_key[slots[-1]] == 100 and not context.any()
@@ -293,7 +293,7 @@ def test_postings_live_in_a_merged_main_segment_and_a_tail(
         _assert_top_k(channel.search(Query(query, NOW, limit=7)), _oracle(texts, query), 7)
     channel.upsert(_docs({200 + k: "kids " + t for k, t in enumerate(CORPUS)}))
     texts.update({200 + k: "kids " + t for k, t in enumerate(CORPUS)})
-    assert index.tail == {}  # the batch pushed the tail over its bound: merged
+    assert index.store.tail == {}  # the batch pushed the tail over its bound: merged
     for query in QUERIES + ["item3 kids"]:
         _assert_top_k(channel.search(Query(query, NOW, limit=7)), _oracle(texts, query), 7)
 
