@@ -123,35 +123,39 @@ class KeywordChannel:
         k1, b = self.k1, self.b
         avgdl = index.total_length / index.documents
         terms = list(term_ids)
-        slots, which, own, context = index.gather([term_ids[t] for t in terms])
+        slots, which, code, tf = index.gather([term_ids[t] for t in terms], self.context_weight)
         if query.allowed is not None:
             keep = in_sorted(index.slot_key[slots], query.allowed)
-            slots, which, own, context = slots[keep], which[keep], own[keep], context[keep]
+            slots, which, code, tf = slots[keep], which[keep], code[keep], tf[keep]
         if slots.size == 0:
             return []
-        weight = np.array([counts[t] * self.idf(t) for t in terms], dtype=np.float64)
-        tf = own + self.context_weight * context
-        norm = k1 * (1 - b + b * index.slot_length[slots].astype(np.float64) / avgdl)
-        contribution = weight[which] * (tf * (k1 + 1) / (tf + norm))
+        # idf(q) * f * (k1 + 1) / (f + k1 * (1 - b) + (k1 * b / avgdl) * |D|), fewest passes
+        weight = np.array([counts[t] * self.idf(t) * (k1 + 1) for t in terms])
+        length = index.slot_length[slots] * np.float64(k1 * b / avgdl)
+        contribution = weight[which] * tf / (tf + k1 * (1 - b) + length)
         # sum per slot in query-term order (as BM25Okapi does): a stable sort by slot
         order = np.argsort(slots, kind="stable")
         slots, contribution = slots[order], contribution[order]
-        first = np.flatnonzero(np.r_[True, slots[1:] != slots[:-1]])
+        starts = np.empty(slots.shape[0], dtype=bool)
+        starts[0] = True
+        np.not_equal(slots[1:], slots[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)
         scores = np.add.reduceat(contribution, first)
         keys = index.slot_key[slots[first]].astype(np.int64)
         ranked = top_hits(keys, cast(FloatArray, scores), query.limit)
-        return [self._hit(key, score, term_ids) for key, score in ranked]
-
-    def _hit(self, key: int, score: float, term_ids: dict[str, int]) -> Hit:
-        own, context = self._index.terms_of(self._index.slot_of(key))
-        why: dict[str, Any] = {
-            "matched_terms": [t for t, i in term_ids.items() if i in own],
-            "bm25": score,
-        }
-        in_context = [t for t, i in term_ids.items() if i in context]
-        if in_context:
-            why["matched_in_context"] = in_context
-        return Hit(key, score, why)
+        hit_slots = [index.slot_of(key) for key, _ in ranked]
+        bounds = np.searchsorted(slots, np.array([hit_slots, hit_slots]) + [[0], [1]]).T
+        hits = []
+        for (key, score), (lo, hi) in zip(ranked, bounds.tolist(), strict=True):
+            at = order[lo:hi]  # gather positions: the query's terms in order (stable sort)
+            own = (code[at] & 15).tolist()
+            found = [(terms[w], o > 0) for w, o in zip(which[at].tolist(), own, strict=True)]
+            why: dict[str, Any] = {"matched_terms": [t for t, o in found if o], "bm25": score}
+            in_context = [t for t, o in found if not o]
+            if in_context:
+                why["matched_in_context"] = in_context
+            hits.append(Hit(key, score, why))
+        return hits
 
     def stats(self) -> ChannelStats:
         index = self._index

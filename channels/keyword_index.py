@@ -37,10 +37,14 @@ from channels.postings import Postings
 I32 = npt.NDArray[np.int32]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 
 COMPACT_MIN_DEAD = 4096
 SATURATED = 15
 MAX_KEY = 2**31 - 1
+
+_NIBBLES = np.arange(256)
+_SATURATED = ((_NIBBLES & SATURATED) == SATURATED) | ((_NIBBLES >> 4) == SATURATED)
 
 _A = TypeVar("_A", bound=npt.NDArray[Any])
 
@@ -175,20 +179,26 @@ class InvertedIndex:
             return int(self._slot_of_key[key])
         return -1
 
-    def gather(self, term_ids: Sequence[int]) -> tuple[I32, I32, I32, I32]:
+    def gather(self, term_ids: Sequence[int], context_weight: float) -> tuple[I32, I32, U8, F64]:
         """Live postings of ``term_ids``: (slots, position of the term in ``term_ids``,
-        own counts, context counts), term by term, each term's slots ascending."""
+        codes, tf = own count + ``context_weight`` * context count), term by term, each
+        term's slots ascending. A code's low nibble is 0 when the term is only in the
+        context."""
         slot, which_of, code = self.store.gather(term_ids, self.alive)
-        own = (code & SATURATED).astype(np.int32)
-        context = (code >> 4).astype(np.int32)
-        saturated = np.flatnonzero((own == SATURATED) | (context == SATURATED))
+        lookup = (_NIBBLES & SATURATED) + context_weight * (_NIBBLES >> 4)
+        tf = lookup[code]
+        saturated = np.flatnonzero(_SATURATED[code])
         for i in saturated.tolist():
-            own[i], context[i] = self.overflow[int(term_ids[which_of[i]]), int(slot[i])]
-        return slot, which_of, own, context
+            n_own, n_context = self.overflow[int(term_ids[which_of[i]]), int(slot[i])]
+            tf[i] = n_own + context_weight * n_context
+        return slot, which_of, code, tf
 
     def postings(self, term_id: int) -> tuple[I32, I32, I32]:
         """Live (slots ascending, own counts, context counts) of one term."""
-        slots, _, own, context = self.gather([term_id])
+        slots, _, code, _ = self.gather([term_id], 0.0)
+        own, context = (code & SATURATED).astype(np.int32), (code >> 4).astype(np.int32)
+        for i in np.flatnonzero(_SATURATED[code]).tolist():
+            own[i], context[i] = self.overflow[term_id, int(slots[i])]
         return slots, own, context
 
     def terms_of(self, slot: int) -> tuple[list[int], list[int]]:

@@ -55,8 +55,11 @@ def test_shared_entity_surfaces_a_second_hop() -> None:
     assert keys[0] == 0
     assert 1 in keys and 2 not in keys
     assert keys.index(1) > keys.index(3) or hits[keys.index(1)].score < hits[0].score
-    path = hits[keys.index(1)].why["path"]
-    assert any("Ximena" in step for step in path)
+    why = hits[keys.index(1)].why
+    seeds = "Caroline, support group, support, group"  # names, phrases, words of 5+ letters
+    assert why["path"] == [f"query: {seeds}", "memory", "entity: Ximena", "this memory"]
+    assert why["via_key"] == 0  # the memory in the middle, by key: no text is kept
+    assert hits[0].why["matched_entities"] == seeds.split(", ")
 
 
 def test_scope_blocks_paths_through_hidden_memories() -> None:

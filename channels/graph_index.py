@@ -1,0 +1,203 @@
+"""The graph channel's memory <-> entity incidence, in compact arrays (search: ``channels.graph``).
+
+- Entities are interned by a 64-bit hash of their normalised key (Python's ``hash`` of the
+  string, stable within a process; the index is rebuilt at start-up): a sorted int64 hash
+  array with aligned int32 ids, plus a small dict of recent entities merged into it
+  amortised. No entity string is kept, except a *surface* ("New York") for entities that
+  can appear in an explanation: names from their first mention, any other entity once a
+  second memory mentions it (an entity of one memory never bridges two).
+  Two keys share an entity only on a 64-bit hash collision (about 1 in 10^7 for a million
+  entities; it merges two entities' memories, it loses nothing).
+- Entity -> memory postings are ``channels.postings.Postings`` over *slots* (one per stored
+  version of a memory, tombstoned when the memory is replaced or removed); memory ->
+  entities is a CSR forward list per slot, in extraction order.
+- ``degree[e]`` is the live number of memories that mention ``e``, kept exact on every
+  write through the forward list, so hubs are known without reading their postings.
+
+Writes are O(the memory's entities) plus amortised merges; reads touch only the postings
+of the entities they ask about.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from channels.entities import Entity
+from channels.postings import Postings
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+COMPACT_MIN_DEAD = 4096
+RECENT_MIN = 4096
+NAMED = frozenset({"proper", "speaker"})
+
+_A = TypeVar("_A", bound=npt.NDArray[Any])
+
+
+def _grown(values: _A, size: int, fill: float) -> _A:
+    if size <= values.shape[0]:
+        return values
+    grown = np.full(max(size, values.shape[0] + values.shape[0] // 2, 64), fill, values.dtype)
+    grown[: values.shape[0]] = values
+    return cast(_A, grown)
+
+
+class EntityIndex:
+    def __init__(self) -> None:
+        self._hash_sorted = np.zeros(0, dtype=np.int64)
+        self._id_sorted = np.zeros(0, dtype=np.int32)
+        self._recent: dict[int, int] = {}
+        self.entities = 0
+        self._degree = np.zeros(0, dtype=np.int32)
+        self.surface: dict[int, str] = {}
+        self.slot_key = np.zeros(0, dtype=np.int32)
+        self.alive = np.zeros(0, dtype=bool)
+        self.slots = 0
+        self._slot_of_key = np.zeros(0, dtype=np.int32)
+        self._forward = array("i")
+        self._forward_start = array("q", [0])
+        self.store = Postings()
+        self.memories = 0
+        self.dead_slots = 0
+
+    @property
+    def degree(self) -> I32:
+        return self._degree[: self.entities]
+
+    # entity ids
+
+    def lookup(self, key: str) -> int:
+        """The id of entity ``key``, or -1 if no memory ever mentioned it."""
+        h = hash(key)
+        found = self._recent.get(h)
+        if found is not None:
+            return found
+        at = int(np.searchsorted(self._hash_sorted, h))
+        if at < self._hash_sorted.shape[0] and self._hash_sorted[at] == h:
+            return int(self._id_sorted[at])
+        return -1
+
+    def _intern(self, key: str) -> int:
+        found = self.lookup(key)
+        if found < 0:
+            found = self._recent[hash(key)] = self.entities
+            self.entities += 1
+            self._degree = _grown(self._degree, self.entities, 0)
+        return found
+
+    # writes
+
+    def add(self, key: int, entities: Sequence[Entity]) -> None:
+        """Store memory ``key`` (replacing its previous version) with its entities."""
+        if not 0 <= key < 2**31:
+            raise ValueError(f"keys are in [0, 2**31), got {key}")
+        self.delete(key)
+        slot = self.slots
+        if slot >= self.alive.shape[0]:
+            self.slot_key = _grown(self.slot_key, slot + 1, -1)
+            self.alive = _grown(self.alive, slot + 1, False)
+        if key >= self._slot_of_key.shape[0]:
+            self._slot_of_key = _grown(self._slot_of_key, key + 1, -1)
+        self.slot_key[slot], self.alive[slot] = key, True
+        self._slot_of_key[key] = slot
+        self.slots += 1
+        self.memories += 1
+        for entity in entities:
+            entity_id = self._intern(entity.key)
+            self.store.append(entity_id, slot)
+            self._forward.append(entity_id)
+            self._degree[entity_id] += 1
+            if entity_id not in self.surface and (
+                entity.kind in NAMED or self._degree[entity_id] > 1
+            ):
+                self.surface[entity_id] = entity.surface
+        self._forward_start.append(len(self._forward))
+
+    def delete(self, key: int) -> None:
+        slot = self.slot_of(key)
+        if slot < 0:
+            return
+        self._slot_of_key[key] = -1
+        self.alive[slot] = False
+        self.memories -= 1
+        self.dead_slots += 1
+        np.subtract.at(self._degree, self._entities_of_slot(slot), 1)
+        if self.dead_slots >= max(COMPACT_MIN_DEAD, self.memories):
+            self.compact()
+
+    def settle(self) -> None:
+        """Merge what recent writes appended, once it is large (call after a batch)."""
+        if self.store.wants_merge():
+            self.store.merge(self.entities, self.alive)
+        if len(self._recent) > max(RECENT_MIN, self._hash_sorted.shape[0] // 8):
+            hashes = np.concatenate(
+                [self._hash_sorted, np.fromiter(self._recent, np.int64, len(self._recent))]
+            )
+            ids = np.concatenate(
+                [self._id_sorted, np.fromiter(self._recent.values(), np.int32, len(self._recent))]
+            )
+            order = np.argsort(hashes, kind="stable")
+            self._hash_sorted, self._id_sorted = hashes[order], ids[order]
+            self._recent = {}
+
+    def compact(self) -> None:
+        """Renumber the live slots densely; drop tombstoned postings and forward lists."""
+        alive = self.alive[: self.slots]
+        remap = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
+        self.store.merge(self.entities, self.alive, remap)
+        starts = np.frombuffer(self._forward_start, dtype=np.int64)
+        lengths = np.diff(starts)
+        forward = np.frombuffer(self._forward, dtype=np.int32)[np.repeat(alive, lengths)]
+        self._forward = array("i", forward.tobytes())
+        self._forward_start = array("q", [0])
+        self._forward_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
+        live = int(alive.sum())
+        self.slot_key = self.slot_key[: self.slots][alive].copy()
+        self.alive = np.ones(live, dtype=bool)
+        self._slot_of_key[self.slot_key] = np.arange(live, dtype=np.int32)
+        self.slots, self.dead_slots = live, 0
+
+    # reads
+
+    def slot_of(self, key: int) -> int:
+        if 0 <= key < self._slot_of_key.shape[0]:
+            return int(self._slot_of_key[key])
+        return -1
+
+    def _entities_of_slot(self, slot: int) -> I32:
+        codes = np.frombuffer(self._forward, dtype=np.int32)
+        return codes[self._forward_start[slot] : self._forward_start[slot + 1]]
+
+    def entities_of(self, key: int) -> list[int]:
+        """Entity ids a live memory mentions, in extraction order ([] if unknown)."""
+        slot = self.slot_of(key)
+        return [] if slot < 0 else self._entities_of_slot(slot).tolist()
+
+    def members(self, entity_ids: Sequence[int]) -> tuple[I64, I32]:
+        """Live memories that mention ``entity_ids``: (keys, position of the entity in
+        ``entity_ids``), entity by entity."""
+        slots, which, _ = self.store.gather(entity_ids, self.alive)
+        return self.slot_key[slots].astype(np.int64), which
+
+    def nbytes(self) -> int:
+        arrays: tuple[npt.NDArray[Any], ...] = (
+            self._hash_sorted,
+            self._id_sorted,
+            self._degree,
+            self.slot_key,
+            self.alive,
+            self._slot_of_key,
+        )
+        size = sum(a.nbytes for a in arrays) + self.store.nbytes()
+        size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)
+        size += sys.getsizeof(self._recent) + 64 * len(self._recent)
+        size += sys.getsizeof(self.surface)
+        size += sum(28 + sys.getsizeof(s) for s in self.surface.values())
+        return size
