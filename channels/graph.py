@@ -123,30 +123,35 @@ class GraphChannel:
         """Hop 2: (reached keys, their shares, index of each share's path, the paths as
         (source key, entity id)), in the order they spread."""
         index = self._index
-        keys: list[KeyArray] = []
-        shares: list[F64] = []
-        via: list[KeyArray] = []
         pairs: list[tuple[int, int]] = []
+        share_of: list[float] = []
         for position in spreaders.tolist():
             source = int(found[position])
             entities = index.entities_of(source)
             degree = max(len(entities), 1)
             for entity_id in entities:
-                if entity_id in seeds or index.degree[entity_id] > self.max_degree:
+                # an entity of this memory alone reaches nobody; a hub does not spread
+                if entity_id in seeds or not 1 < index.degree[entity_id] <= self.max_degree:
                     continue
-                members, _ = index.members([entity_id])
-                members = members[members != source]  # a memory does not reach itself
-                if members.size == 0:
-                    continue
-                share = self.beta * float(hop1[position]) * self._weight(entity_id) / degree
-                keys.append(members)
-                shares.append(np.full(members.size, share))
-                via.append(np.full(members.size, len(pairs), dtype=np.int64))
                 pairs.append((source, entity_id))
-        if not keys:
-            empty = np.zeros(0, dtype=np.int64)
+                share_of.append(
+                    self.beta * float(hop1[position]) * self._weight(entity_id) / degree
+                )
+        empty = np.zeros(0, dtype=np.int64)
+        if not pairs:
             return empty, np.zeros(0, dtype=np.float64), empty, pairs
-        return np.concatenate(keys), np.concatenate(shares), np.concatenate(via), pairs
+        # one gather for all bridging entities, then each path's members as a CSR slice
+        entity_ids, entity_of_pair = np.unique([e for _, e in pairs], return_inverse=True)
+        members, which = index.members(entity_ids.tolist())
+        start = np.searchsorted(which, np.arange(entity_ids.shape[0] + 1))
+        lengths = np.diff(start)[entity_of_pair]
+        path = np.repeat(np.arange(len(pairs)), lengths)
+        offset = np.arange(path.shape[0]) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        keys = members[start[entity_of_pair][path] + offset]
+        sources = np.array([source for source, _ in pairs], dtype=np.int64)
+        reach = keys != sources[path]  # a memory does not reach itself
+        shares = np.array(share_of)[path]
+        return keys[reach], shares[reach], path[reach].astype(np.int64), pairs
 
     @staticmethod
     def _seeds_of(
