@@ -280,10 +280,10 @@ def test_postings_live_in_a_merged_main_segment_and_a_tail(
     texts = {k: CORPUS[k % len(CORPUS)] + f" item{k % 5}" for k in range(40)}
     channel = _channel(texts)  # one batch: merged once at its end
     index = channel._index
-    assert index.store.tail == {} and index.store.main_slot.size == index.postings_count()
+    assert index.store.tail_postings == 0 and index.store.main_slot.size == index.postings_count()
     channel.upsert([Doc(100, "kids kids kids", NOW)])  # small write: stays in the tail
     texts[100] = "kids kids kids"
-    assert index.store.tail and index.store.main_slot.size < index.postings_count()
+    assert index.store.tail_postings and index.store.main_slot.size < index.postings_count()
     slots, own, context = index.postings(index.vocabulary["kid"])
     assert slots.tolist() == sorted(slots.tolist()) and int(own[-1]) == 3
     assert index.slot_key[slots[-1]] == 100 and not context.any()
@@ -293,7 +293,7 @@ def test_postings_live_in_a_merged_main_segment_and_a_tail(
         _assert_top_k(channel.search(Query(query, NOW, limit=7)), _oracle(texts, query), 7)
     channel.upsert(_docs({200 + k: "kids " + t for k, t in enumerate(CORPUS)}))
     texts.update({200 + k: "kids " + t for k, t in enumerate(CORPUS)})
-    assert index.store.tail == {}  # the batch pushed the tail over its bound: merged
+    assert index.store.tail_postings == 0  # the batch pushed the tail over its bound: merged
     for query in QUERIES + ["item3 kids"]:
         _assert_top_k(channel.search(Query(query, NOW, limit=7)), _oracle(texts, query), 7)
 
