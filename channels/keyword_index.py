@@ -110,21 +110,26 @@ class InvertedIndex:
         self.slots += 1
         self.documents += 1
         self.total_length += float(stored)
-        vocabulary, forward, postings = self.vocabulary, self._forward, self.store
+        vocabulary = self.vocabulary
         terms = list(own) + [t for t in context if t not in own]
         for term in terms:
-            term_id = vocabulary.get(term)
-            if term_id is None:
-                term_id = vocabulary[term] = self.terms
-                self._df = _grown(self._df, self.terms + 1, 0)
+            if term not in vocabulary:
+                vocabulary[term] = self.terms
                 self.terms += 1
-            n_own, n_context = own.get(term, 0), context.get(term, 0)
-            if n_own >= SATURATED or n_context >= SATURATED:
-                self.overflow[term_id, slot] = n_own, n_context
-            code = min(n_own, SATURATED) | min(n_context, SATURATED) << 4
-            postings.append(term_id, slot, code)
-            self._df[term_id] += 1
-            forward.append(term_id if n_own else ~term_id)
+        self._df = _grown(self._df, self.terms, 0)
+        ids = [vocabulary[t] for t in terms]
+        n_own = [own.get(t, 0) for t in terms]
+        n_context = [context.get(t, 0) for t in terms]
+        codes = []
+        for term_id, o, c in zip(ids, n_own, n_context, strict=True):
+            if o >= SATURATED or c >= SATURATED:
+                self.overflow[term_id, slot] = o, c
+                o, c = min(o, SATURATED), min(c, SATURATED)
+            codes.append(o | c << 4)
+        self.store.extend(ids, slot, codes)
+        self._df[ids] += 1  # a document lists a term once
+        forward = self._forward
+        forward.extend([i if o else ~i for i, o in zip(ids, n_own, strict=True)])
         self._forward_start.append(len(forward))
         self.version += 1
 

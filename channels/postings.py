@@ -55,6 +55,12 @@ class Postings:
         self.tail_slot.append(slot)  # a read, so appends never meet a pinned buffer
         self.tail_code.append(code)
 
+    def extend(self, term_ids: list[int], slot: int, codes: list[int]) -> None:
+        """``append`` for every term of one slot."""
+        self.tail_term.extend(term_ids)
+        self.tail_slot.extend([slot] * len(term_ids))
+        self.tail_code.extend(codes)
+
     def wants_merge(self) -> bool:
         return self.tail_postings > TAIL_MIN
 
