@@ -75,22 +75,28 @@ class EntityIndex:
 
     def lookup(self, key: str) -> int:
         """The id of entity ``key``, or -1 if no memory ever mentioned it."""
-        h = hash(key)
-        found = self._recent.get(h)
-        if found is not None:
-            return found
-        at = int(np.searchsorted(self._hash_sorted, h))
-        if at < self._hash_sorted.shape[0] and self._hash_sorted[at] == h:
-            return int(self._id_sorted[at])
-        return -1
+        return self._ids([hash(key)], create=False)[0]
 
-    def _intern(self, key: str) -> int:
-        found = self.lookup(key)
-        if found < 0:
-            found = self._recent[hash(key)] = self.entities
-            self.entities += 1
+    def _ids(self, hashes: list[int], *, create: bool) -> list[int]:
+        recent = self._recent
+        ids = [recent.get(h, -1) for h in hashes]
+        if self._hash_sorted.size and -1 in ids:
+            probe = np.array(hashes, dtype=np.int64)
+            at = np.searchsorted(self._hash_sorted, probe).clip(max=self._hash_sorted.size - 1)
+            hit = self._hash_sorted[at] == probe
+            ids = [
+                i if i >= 0 else (int(self._id_sorted[a]) if h else -1)
+                for i, a, h in zip(ids, at.tolist(), hit.tolist(), strict=True)
+            ]
+        if create:
+            for n, (h, i) in enumerate(zip(hashes, ids, strict=True)):
+                if i < 0:
+                    ids[n] = recent.get(h, -1)
+                    if ids[n] < 0:  # new (or repeated within this call)
+                        ids[n] = recent[h] = self.entities
+                        self.entities += 1
             self._degree = _grown(self._degree, self.entities, 0)
-        return found
+        return ids
 
     # writes
 
@@ -109,15 +115,14 @@ class EntityIndex:
         self._slot_of_key[key] = slot
         self.slots += 1
         self.memories += 1
-        for entity in entities:
-            entity_id = self._intern(entity.key)
-            self.store.append(entity_id, slot)
-            self._forward.append(entity_id)
-            self._degree[entity_id] += 1
-            if entity_id not in self.surface and (
-                entity.kind in NAMED or self._degree[entity_id] > 1
-            ):
-                self.surface[entity_id] = entity.surface
+        ids = self._ids([hash(e.key) for e in entities], create=True)
+        self.store.extend(ids, slot, [0] * len(ids))
+        self._forward.extend(ids)
+        np.add.at(self._degree, ids, 1)
+        surface = self.surface
+        for entity, entity_id in zip(entities, ids, strict=True):
+            if entity_id not in surface and (entity.kind in NAMED or self._degree[entity_id] > 1):
+                surface[entity_id] = entity.surface
         self._forward_start.append(len(self._forward))
 
     def delete(self, key: int) -> None:
