@@ -69,7 +69,7 @@ class GraphChannel:
         for entity in extract_entities(query.text):
             entity_id = index.lookup(entity.key)
             if entity_id >= 0 and index.degree[entity_id] > 0:
-                surfaces.setdefault(entity_id, index.surface.get(entity_id, entity.surface))
+                surfaces.setdefault(entity_id, index.surface(entity_id) or entity.surface)
         seeds = list(surfaces)
         if not seeds:
             return []
@@ -106,7 +106,7 @@ class GraphChannel:
                 why["path"] = [
                     "query: " + ", ".join(surfaces[seeds[i]] for i in matched.get(source, [])),
                     "memory",
-                    f"entity: {index.surface.get(entity_id, '?')}",
+                    f"entity: {index.surface(entity_id) or '?'}",
                     "this memory",
                 ]
                 why["via_key"] = source

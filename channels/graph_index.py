@@ -5,7 +5,8 @@
   array with aligned int32 ids, plus a small dict of recent entities merged into it
   amortised. No entity string is kept, except a *surface* ("New York") for entities that
   can appear in an explanation: names from their first mention, any other entity once a
-  second memory mentions it (an entity of one memory never bridges two).
+  second memory mentions it (an entity of one memory never bridges two), packed
+  length-prefixed in one ``bytearray`` with an int64 offset per entity.
   Two keys share an entity only on a 64-bit hash collision (about 1 in 10^7 for a million
   entities; it merges two entities' memories, it loses nothing).
 - Entity -> memory postings are ``channels.postings.Postings`` over *slots* (one per stored
@@ -56,16 +57,26 @@ class EntityIndex:
         self._recent: dict[int, int] = {}
         self.entities = 0
         self._degree = np.zeros(0, dtype=np.int32)
-        self.surface: dict[int, str] = {}
+        self._surface_at = np.zeros(0, dtype=np.int64)
+        """Per entity id: offset of its surface in ``_surfaces`` (-1: none kept)."""
+        self._surfaces = bytearray()
+        """Surfaces, each as a length byte then UTF-8 (cut to 255 bytes)."""
         self.slot_key = np.zeros(0, dtype=np.int32)
         self.alive = np.zeros(0, dtype=bool)
         self.slots = 0
         self._slot_of_key = np.zeros(0, dtype=np.int32)
         self._forward = array("i")
         self._forward_start = array("q", [0])
-        self.store = Postings()
+        self.store = Postings(codes=False)
         self.memories = 0
         self.dead_slots = 0
+
+    def surface(self, entity_id: int) -> str | None:
+        """How a memory wrote the entity, if kept (see the module docstring)."""
+        at = int(self._surface_at[entity_id])
+        if at < 0:
+            return None
+        return self._surfaces[at + 1 : at + 1 + self._surfaces[at]].decode(errors="ignore")
 
     @property
     def degree(self) -> I32:
@@ -96,6 +107,7 @@ class EntityIndex:
                         ids[n] = recent[h] = self.entities
                         self.entities += 1
             self._degree = _grown(self._degree, self.entities, 0)
+            self._surface_at = _grown(self._surface_at, self.entities, -1)
         return ids
 
     # writes
@@ -119,10 +131,12 @@ class EntityIndex:
         self.store.extend(ids, slot, [0] * len(ids))
         self._forward.extend(ids)
         np.add.at(self._degree, ids, 1)
-        surface = self.surface
+        surface_at, degree = self._surface_at, self._degree
         for entity, entity_id in zip(entities, ids, strict=True):
-            if entity_id not in surface and (entity.kind in NAMED or self._degree[entity_id] > 1):
-                surface[entity_id] = entity.surface
+            if surface_at[entity_id] < 0 and (entity.kind in NAMED or degree[entity_id] > 1):
+                text = entity.surface.encode()[:255]
+                surface_at[entity_id] = len(self._surfaces)
+                self._surfaces += bytes([len(text)]) + text
         self._forward_start.append(len(self._forward))
 
     def delete(self, key: int) -> None:
@@ -203,6 +217,5 @@ class EntityIndex:
         size = sum(a.nbytes for a in arrays) + self.store.nbytes()
         size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)
         size += sys.getsizeof(self._recent) + 64 * len(self._recent)
-        size += sys.getsizeof(self.surface)
-        size += sum(28 + sys.getsizeof(s) for s in self.surface.values())
+        size += self._surface_at.nbytes + sys.getsizeof(self._surfaces)
         return size

@@ -6,7 +6,8 @@ leaves a tombstoned slot behind, see the owners' ``alive`` arrays). Postings liv
 segments, Lucene-style:
 
 - the *main* segment, a CSR over term ids (``main_start[t] : main_start[t + 1]`` into
-  ``main_slot`` int32 / ``main_code`` uint8), sorted by (term, slot): 5 bytes a posting and
+  ``main_slot`` int32 / ``main_code`` uint8, no codes when built with ``codes=False``),
+  sorted by (term, slot): 5 bytes a posting (4 without codes) and
   8 bytes a term, no Python object per term;
 - the *tail*, recent appends: three flat growable ``array.array`` (term, slot, code),
   9 bytes a posting and no object per term. Slots only grow, so a term's tail postings
@@ -38,7 +39,9 @@ TAIL_MIN = 1 << 17
 
 
 class Postings:
-    def __init__(self) -> None:
+    def __init__(self, *, codes: bool = True) -> None:
+        self.codes = codes
+        """False: postings carry no code (0 when read) and store 4 bytes, not 5."""
         self.main_start = np.zeros(1, dtype=np.int64)
         self.main_slot = np.zeros(0, dtype=np.int32)
         self.main_code = np.zeros(0, dtype=np.uint8)
@@ -53,13 +56,15 @@ class Postings:
     def append(self, term_id: int, slot: int, code: int = 0) -> None:
         self.tail_term.append(term_id)  # readers copy what they gather: no view outlives
         self.tail_slot.append(slot)  # a read, so appends never meet a pinned buffer
-        self.tail_code.append(code)
+        if self.codes:
+            self.tail_code.append(code)
 
     def extend(self, term_ids: list[int], slot: int, codes: list[int]) -> None:
         """``append`` for every term of one slot."""
         self.tail_term.extend(term_ids)
         self.tail_slot.extend([slot] * len(term_ids))
-        self.tail_code.extend(codes)
+        if self.codes:
+            self.tail_code.extend(codes)
 
     def wants_merge(self) -> bool:
         return self.tail_postings > TAIL_MIN
@@ -78,11 +83,13 @@ class Postings:
         code = np.concatenate([self.main_code, np.frombuffer(self.tail_code, dtype=np.uint8)])
         self.tail_term, self.tail_slot, self.tail_code = array("i"), array("i"), array("B")
         keep = alive[slot]
-        term, slot, code = term[keep], slot[keep], code[keep]
+        term, slot = term[keep], slot[keep]
+        code = code[keep] if self.codes else code
         # main is sorted by (term, slot) and the tail by slot: a stable sort by term keeps
         # every list sorted by slot
         order = np.argsort(term, kind="stable")
-        slot, code = slot[order], code[order]
+        slot = slot[order]
+        code = code[order] if self.codes else code
         if remap is not None:
             slot = remap[slot]
         start = np.zeros(terms + 1, dtype=np.int64)
@@ -104,19 +111,26 @@ class Postings:
         tail_bounds = np.searchsorted(tail_which, np.arange(wanted.shape[0] + 1))
         tail_slot = np.frombuffer(self.tail_slot, dtype=np.int32)
         tail_code = np.frombuffer(self.tail_code, dtype=np.uint8)
-        parts: list[tuple[I32, U8, int]] = []
+        codes = self.codes
+        parts: list[tuple[I32, U8 | None, int]] = []
         last = self.main_start.shape[0] - 1
         for which, term_id in enumerate(term_ids):
             if term_id < last:
                 lo, hi = self.main_start[term_id], self.main_start[term_id + 1]
-                parts.append((self.main_slot[lo:hi], self.main_code[lo:hi], which))
+                parts.append(
+                    (self.main_slot[lo:hi], self.main_code[lo:hi] if codes else None, which)
+                )
             if tail_bounds[which] < tail_bounds[which + 1]:
                 at = in_tail[tail_bounds[which] : tail_bounds[which + 1]]
-                parts.append((tail_slot[at], tail_code[at], which))
+                parts.append((tail_slot[at], tail_code[at] if codes else None, which))
         if not parts:
             return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint8)
         slot = np.concatenate([p[0] for p in parts])
-        code = np.concatenate([p[1] for p in parts])
+        code = (
+            np.concatenate([p[1] for p in parts if p[1] is not None])
+            if codes
+            else np.zeros(slot.shape[0], dtype=np.uint8)
+        )
         which_of = np.repeat(
             np.array([p[2] for p in parts], dtype=np.int32), [p[0].shape[0] for p in parts]
         )
