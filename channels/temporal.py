@@ -112,10 +112,9 @@ class TemporalChannel:
             rank = order_of / (candidates.size - 1)
             scores += 0.1 * (1 - rank if parsed.prefer == "earliest" else rank)
         window = [parsed.window.start.isoformat(), parsed.window.end.isoformat()]
-        position = {int(k): i for i, k in enumerate(candidates.tolist())}
         hits = []
         for key, score in top_hits(candidates, scores.astype(np.float32), query.limit):
-            at = int(matched[position[key]])
+            at = int(matched[np.searchsorted(candidates, key)])  # candidates ascend
             why: dict[str, Any] = {
                 "query_window": window,
                 "expression": parsed.window.expression,
@@ -133,4 +132,3 @@ class TemporalChannel:
             index_bytes=index.nbytes(),
             extra={"intervals": index.intervals(), "slots": index.slots},
         )
-

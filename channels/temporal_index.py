@@ -54,6 +54,17 @@ def word_hashes(words: Sequence[str]) -> U32:
     return np.unique(np.array([hash(w) & 0xFFFFFFFF for w in words], dtype=np.uint32))
 
 
+def _member(values: U32, query: U32) -> npt.NDArray[np.bool_]:
+    """``np.isin(values, query)`` for a handful of query hashes: a 64 KiB table on the low
+    16 bits screens every value in one pass; only the few that pass are compared."""
+    table = np.zeros(1 << 16, dtype=bool)
+    table[query & 0xFFFF] = True
+    found = table[values & 0xFFFF]
+    maybe = np.flatnonzero(found)
+    found[maybe] = np.isin(values[maybe], query)
+    return cast(npt.NDArray[np.bool_], found)
+
+
 def _empty() -> dict[str, array[Any]]:
     return {name: array(code) for name, code in FIELDS}
 
@@ -185,17 +196,26 @@ class IntervalIndex:
         return {name: values[keep] for name, values in out.items()}
 
     def overlap(self, slots: I32, query: U32) -> I64:
-        """How many of the ``query`` word hashes each slot's words contain."""
+        """How many of the ``query`` word hashes each slot's words contain: one pass over
+        the words of the slots' range when they fill half of it (slots of a time window
+        are mostly consecutive), else over theirs only."""
+        if slots.size == 0 or query.size == 0:
+            return np.zeros(slots.shape[0], dtype=np.int64)
         starts = np.frombuffer(self._words_start, dtype=np.int64)
+        words = np.frombuffer(self._words, dtype=np.uint32)
+        first, last = int(slots.min()), int(slots.max())
+        if 2 * slots.shape[0] >= last - first + 1:
+            base = int(starts[first])
+            hit = _member(words[base : starts[last + 1]], query)
+            seen = np.zeros(hit.shape[0] + 1, dtype=np.int64)
+            np.cumsum(hit, out=seen[1:])
+            return cast(I64, seen[starts[slots + 1] - base] - seen[starts[slots] - base])
         lo, hi = starts[slots], starts[slots + 1]
         lengths = hi - lo
         total = int(lengths.sum())
-        if total == 0 or query.size == 0:
-            return np.zeros(slots.shape[0], dtype=np.int64)
         owner = np.repeat(np.arange(slots.shape[0]), lengths)
         at = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths) + lo[owner]
-        hit = np.isin(np.frombuffer(self._words, dtype=np.uint32)[at], query)
-        return np.bincount(owner[hit], minlength=slots.shape[0])
+        return np.bincount(owner[_member(words[at], query)], minlength=slots.shape[0])
 
     def intervals(self) -> int:
         return int(self.main["slot"].shape[0]) + len(self.tail["slot"]) + len(self.long["slot"])
