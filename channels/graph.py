@@ -88,7 +88,11 @@ class GraphChannel:
             keep = in_sorted(hop2_keys, query.allowed)
             hop2_keys, hop2_shares, hop2_via = hop2_keys[keep], hop2_shares[keep], hop2_via[keep]
         keys, inverse = np.unique(np.concatenate([found, hop2_keys]), return_inverse=True)
-        scores = np.bincount(inverse, weights=np.concatenate([hop1, hop2_shares]))
+        # a1 + a2, each summed in spreading order (the same floating-point sums as ever)
+        hop2 = np.bincount(inverse[found.size :], weights=hop2_shares, minlength=keys.size)
+        scores = np.zeros(keys.size)
+        scores[inverse[: found.size]] = hop1
+        scores += hop2
         positive = scores > 0
         ranked = top_hits(
             cast(KeyArray, keys[positive]), cast(FloatArray, scores[positive]), query.limit

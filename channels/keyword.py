@@ -129,10 +129,9 @@ class KeywordChannel:
             slots, which, code, tf = slots[keep], which[keep], code[keep], tf[keep]
         if slots.size == 0:
             return []
-        # idf(q) * f * (k1 + 1) / (f + k1 * (1 - b) + (k1 * b / avgdl) * |D|), fewest passes
-        weight = np.array([counts[t] * self.idf(t) * (k1 + 1) for t in terms])
-        length = index.slot_length[slots] * np.float64(k1 * b / avgdl)
-        contribution = weight[which] * tf / (tf + k1 * (1 - b) + length)
+        weight = np.array([counts[t] * self.idf(t) for t in terms])
+        norm = k1 * (1 - b + b * index.slot_length[slots].astype(np.float64) / avgdl)
+        contribution = weight[which] * (tf * (k1 + 1) / (tf + norm))
         # sum per slot in query-term order (as BM25Okapi does): a stable sort by slot
         order = np.argsort(slots, kind="stable")
         slots, contribution = slots[order], contribution[order]
