@@ -79,32 +79,29 @@ class TemporalChannel:
             close &= in_sorted(keys, query.allowed)
         if not close.any():
             return []
-        near = {name: values[close] for name, values in near.items()}
-        keys, distance = keys[close], distance[close]
-        # per memory: the closest interval (ties: the memory's first) and the earliest start
-        order = np.lexsort((near["ordinal"], distance, keys))
-        keys, distance = keys[order], distance[order]
-        near = {name: values[order] for name, values in near.items()}
+        at = np.flatnonzero(close)
+        keys, distance, slots, starts = keys[at], distance[at], near["slot"][at], starts[at]
+        # per memory: the closest interval and the earliest start (keys arrive nearly
+        # sorted, by time: a stable sort is close to linear)
+        order = np.argsort(keys, kind="stable")
+        keys, distance, slots, starts = keys[order], distance[order], slots[order], starts[order]
         first_of = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         candidates: KeyArray = keys[first_of]
-        best = distance[first_of]
-        first = np.minimum.reduceat(near["start"], first_of)
+        best = np.minimum.reduceat(distance, first_of)
+        first = np.minimum.reduceat(starts, first_of)
         matched = first_of
+        group_end = np.r_[first_of[1:], keys.size]
         # Words only break ties among the closest in time: rank the overlap of a bounded pool.
         pool = max(query.limit * 4, 200)
         if candidates.size > pool:
             cutoff = np.partition(best, pool - 1)[pool - 1]
             keep = best <= cutoff
-            candidates, best, first, matched = (
-                candidates[keep],
-                best[keep],
-                first[keep],
-                matched[keep],
-            )
+            candidates, best, first = candidates[keep], best[keep], first[keep]
+            matched, group_end = matched[keep], group_end[keep]
         words = set(tokenize(query.text))
         overlap = np.zeros(candidates.shape[0])
         if words:
-            found = index.overlap(near["slot"][matched], word_hashes(sorted(words)))
+            found = index.overlap(slots[matched], word_hashes(sorted(words)))
             overlap = found / len(words)
         scores = np.exp(-best / scale) + 0.25 * overlap
         if parsed.prefer != "none" and candidates.size > 1:
@@ -114,13 +111,18 @@ class TemporalChannel:
         window = [parsed.window.start.isoformat(), parsed.window.end.isoformat()]
         hits = []
         for key, score in top_hits(candidates, scores.astype(np.float32), query.limit):
-            at = int(matched[np.searchsorted(candidates, key)])  # candidates ascend
+            i = int(np.searchsorted(candidates, key))  # candidates ascend
+            group = at[order[matched[i] : group_end[i]]]  # this memory's near intervals
+            ordinal = near["ordinal"][group]
+            closest = group[np.lexsort((ordinal, distance[matched[i] : group_end[i]]))[0]]
+            label = index.label_names[int(near["label"][closest])]
+            start = float(near["start"][closest])
             why: dict[str, Any] = {
                 "query_window": window,
                 "expression": parsed.window.expression,
                 "prefer": parsed.prefer,
-                "matched": index.label_names[int(near["label"][at])],
-                "memory_time": datetime.fromtimestamp(float(near["start"][at]), UTC).isoformat(),
+                "matched": label,
+                "memory_time": datetime.fromtimestamp(start, UTC).isoformat(),
             }
             hits.append(Hit(key, score, why))
         return hits

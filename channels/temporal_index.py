@@ -59,7 +59,8 @@ def _member(values: U32, query: U32) -> npt.NDArray[np.bool_]:
     16 bits screens every value in one pass; only the few that pass are compared."""
     table = np.zeros(1 << 16, dtype=bool)
     table[query & 0xFFFF] = True
-    found = table[values & 0xFFFF]
+    low = values.view(np.uint16)[::2] if sys.byteorder == "little" else values & 0xFFFF
+    found = table[low]
     maybe = np.flatnonzero(found)
     found[maybe] = np.isin(values[maybe], query)
     return cast(npt.NDArray[np.bool_], found)
@@ -207,9 +208,10 @@ class IntervalIndex:
         if 2 * slots.shape[0] >= last - first + 1:
             base = int(starts[first])
             hit = _member(words[base : starts[last + 1]], query)
-            seen = np.zeros(hit.shape[0] + 1, dtype=np.int64)
+            seen = np.zeros(hit.shape[0] + 1, dtype=np.int32)
             np.cumsum(hit, out=seen[1:])
-            return cast(I64, seen[starts[slots + 1] - base] - seen[starts[slots] - base])
+            counts = seen[starts[slots + 1] - base] - seen[starts[slots] - base]
+            return counts.astype(np.int64)
         lo, hi = starts[slots], starts[slots + 1]
         lengths = hi - lo
         total = int(lengths.sum())
