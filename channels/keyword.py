@@ -133,14 +133,18 @@ class KeywordChannel:
         norm = k1 * (1 - b + b * index.slot_length[slots].astype(np.float64) / avgdl)
         contribution = weight[which] * (tf * (k1 + 1) / (tf + norm))
         # sum per slot in query-term order (as BM25Okapi does): a stable sort by slot
-        order = np.argsort(slots, kind="stable")
-        slots, contribution = slots[order], contribution[order]
-        starts = np.empty(slots.shape[0], dtype=bool)
-        starts[0] = True
-        np.not_equal(slots[1:], slots[:-1], out=starts[1:])
-        first = np.flatnonzero(starts)
-        scores = np.add.reduceat(contribution, first)
-        keys = index.slot_key[slots[first]].astype(np.int64)
+        if len(terms) == 1:  # one term's slots are already ascending and distinct
+            order = np.arange(slots.shape[0])
+            scores, keys = contribution, index.slot_key[slots].astype(np.int64)
+        else:
+            order = np.argsort(slots, kind="stable")
+            slots, contribution = slots[order], contribution[order]
+            starts = np.empty(slots.shape[0], dtype=bool)
+            starts[0] = True
+            np.not_equal(slots[1:], slots[:-1], out=starts[1:])
+            first = np.flatnonzero(starts)
+            scores = np.add.reduceat(contribution, first)
+            keys = index.slot_key[slots[first]].astype(np.int64)
         ranked = top_hits(keys, cast(FloatArray, scores), query.limit)
         hit_slots = [index.slot_of(key) for key, _ in ranked]
         bounds = np.searchsorted(slots, np.array([hit_slots, hit_slots]) + [[0], [1]]).T
