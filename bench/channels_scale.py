@@ -44,156 +44,28 @@ from channels.registry import CHANNEL_FACTORIES  # noqa: E402
 CHANNELS = ("keyword", "graph", "temporal")
 START = datetime(2023, 1, 1, 8, tzinfo=UTC)
 YEAR = 365 * 86_400
-NAMES = [
-    "Caroline",
-    "Melanie",
-    "Jon",
-    "Gina",
-    "Dave",
-    "Priya",
-    "Tomasz",
-    "Aiko",
-    "Lucas",
-    "Fatima",
-    "Omar",
-    "Sofia",
-    "Mateo",
-    "Ingrid",
-    "Kwame",
-    "Elena",
-    "Raj",
-    "Chloe",
-    "Hugo",
-    "Nadia",
-    "Felix",
-    "Yuki",
-    "Amara",
-    "Leo",
-    "Zara",
-    "Ivan",
-    "Mira",
-    "Theo",
-    "Lena",
-    "Bruno",
-]
-PLACES = [
-    "Paris",
-    "Lisbon",
-    "Tokyo",
-    "Boston",
-    "Denver",
-    "Nairobi",
-    "Oslo",
-    "Madrid",
-    "Berlin",
-    "Toronto",
-    "Sydney",
-    "Chicago",
-    "Yosemite",
-    "Brooklyn",
-    "Kyoto",
-    "Seattle",
-    "Austin",
-    "Portland",
-    "Dublin",
-    "Prague",
-]
-COMMON = [
-    "the",
-    "a",
-    "i",
-    "you",
-    "to",
-    "and",
-    "it",
-    "was",
-    "of",
-    "in",
-    "that",
-    "my",
-    "so",
-    "for",
-    "is",
-    "we",
-    "have",
-    "with",
-    "but",
-    "on",
-    "just",
-    "at",
-    "this",
-    "be",
-    "really",
-    "what",
-    "like",
-    "me",
-    "all",
-    "do",
-    "about",
-    "not",
-    "they",
-    "go",
-    "had",
-    "are",
-    "get",
-    "think",
-    "one",
-    "when",
-    "out",
-    "would",
-    "there",
-    "time",
-    "know",
-    "can",
-    "good",
-    "day",
-    "much",
-    "now",
-    "great",
-    "some",
-    "been",
-    "yeah",
-    "how",
-    "did",
-    "because",
-    "feel",
-]
+NAMES = (  # noqa: SIM905
+    "Caroline Melanie Jon Gina Dave Priya Tomasz Aiko Lucas Fatima Omar Sofia Mateo "
+    "Ingrid Kwame Elena Raj Chloe Hugo Nadia Felix Yuki Amara Leo Zara Ivan Mira Theo "
+    "Lena Bruno"
+).split()
+PLACES = (  # noqa: SIM905
+    "Paris Lisbon Tokyo Boston Denver Nairobi Oslo Madrid Berlin Toronto Sydney "
+    "Chicago Yosemite Brooklyn Kyoto Seattle Austin Portland Dublin Prague"
+).split()
+COMMON = (  # noqa: SIM905
+    "the a i you to and it was of in that my so for is we have with but on just at "
+    "this be really what like me all do about not they go had are get think one when "
+    "out would there time know can good day much now great some been yeah how did "
+    "because feel"
+).split()
 MONTHS = "January February March April May June July August September October November December"
 TIME_PHRASES = ["yesterday", "last week", "last weekend", "two weeks ago", "last month"]
 
 
 def _vocabulary(rng: np.random.Generator, size: int) -> list[str]:
     """Pronounceable pseudo-words: stand-ins for content words (stemming keeps them apart)."""
-    onsets = [
-        "b",
-        "c",
-        "d",
-        "f",
-        "g",
-        "h",
-        "j",
-        "k",
-        "l",
-        "m",
-        "n",
-        "p",
-        "r",
-        "s",
-        "t",
-        "v",
-        "w",
-        "z",
-        "br",
-        "ch",
-        "cl",
-        "dr",
-        "fl",
-        "gr",
-        "pl",
-        "sh",
-        "st",
-        "tr",
-    ]
+    onsets = "b c d f g h j k l m n p r s t v w z br ch cl dr fl gr pl sh st tr".split()  # noqa: SIM905
     vowels = ["a", "e", "i", "o", "u", "ai", "ea", "oo", "ou"]
     codas = ["", "", "n", "r", "l", "s", "t", "m", "nd", "st", "ng"]
     words: set[str] = set()
