@@ -6,15 +6,15 @@ is 5 bytes: its slot (int32) and a one-byte *code* holding the term's count in t
 document's own text (low nibble) and in its context (high nibble); a nibble of 15 means
 "look the exact counts up in ``overflow``" (a term repeated 15 times or more in one memory).
 
-Postings are ``channels.postings.Postings``: a merged CSR main segment plus a per-term tail.
+Postings are ``channels.postings.Postings``: a merged CSR main segment plus a flat tail.
 
 Writes and their cost:
 
 - ``add`` appends to the postings' tail: O(terms); ``settle`` (after a batch) merges the
-  tail into the main segment when it is large, dropping tombstoned postings on the way:
-  amortised O(TAIL_RATIO) per posting;
+  tail into the main segment when it is large, dropping tombstoned postings on the way;
 - ``delete`` clears the slot's alive bit (a tombstone) and decrements each term's document
-  frequency, found through a CSR forward index slot -> term ids: O(terms);
+  frequency, found through a forward list slot -> term ids (varint gaps, ~2 bytes an id):
+  O(terms);
 - when tombstoned slots outnumber live ones (and at least ``COMPACT_MIN_DEAD``), the slots
   are renumbered densely and both segments rewritten: O(postings), amortised O(1).
 
@@ -46,6 +46,32 @@ MAX_KEY = 2**31 - 1
 _NIBBLES = np.arange(256)
 _SATURATED = ((_NIBBLES & SATURATED) == SATURATED) | ((_NIBBLES >> 4) == SATURATED)
 
+
+def _varint_gaps(ascending: list[int]) -> bytes:
+    """LEB128 varints of the gaps between ``ascending`` non-negative ints (first from 0)."""
+    out = bytearray()
+    previous = 0
+    for value in ascending:
+        gap, previous = value - previous, value
+        while gap >= 0x80:
+            out.append(gap & 0x7F | 0x80)
+            gap >>= 7
+        out.append(gap)
+    return bytes(out)
+
+
+def _from_varint_gaps(encoded: bytes | bytearray) -> list[int]:
+    values, value, gap, shift = [], 0, 0, 0
+    for byte in encoded:
+        gap |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            value += gap
+            values.append(value)
+            gap = shift = 0
+    return values
+
+
 _A = TypeVar("_A", bound=npt.NDArray[Any])
 
 
@@ -71,8 +97,10 @@ class InvertedIndex:
         """Slots handed out so far (live and tombstoned)."""
         self._slot_of_key = np.zeros(0, dtype=np.int32)
         self._forward_start = array("q", [0])
-        self._forward = array("i")
-        """Term ids of each slot; ``~id`` (negative) for a term that is only in the context."""
+        self._forward = bytearray()
+        """Term ids of each slot, ascending, as LEB128 varints of their gaps (~2 bytes an
+        id rather than 4: only a delete reads them)."""
+        self._postings = 0
         self.store = Postings()
         self.overflow: dict[tuple[int, int], tuple[int, int]] = {}
         """(term id, slot) -> exact (own, context) counts of a saturated code."""
@@ -128,9 +156,9 @@ class InvertedIndex:
             codes.append(o | c << 4)
         self.store.extend(ids, slot, codes)
         self._df[ids] += 1  # a document lists a term once
-        forward = self._forward
-        forward.extend([i if o else ~i for i, o in zip(ids, n_own, strict=True)])
-        self._forward_start.append(len(forward))
+        self._forward += _varint_gaps(sorted(ids))
+        self._forward_start.append(len(self._forward))
+        self._postings += len(ids)
         self.version += 1
 
     def settle(self) -> None:
@@ -147,9 +175,10 @@ class InvertedIndex:
         self.documents -= 1
         self.total_length -= float(self.slot_length[slot])
         self.dead_slots += 1
-        codes = np.frombuffer(self._forward, dtype=np.int32)
-        codes = codes[self._forward_start[slot] : self._forward_start[slot + 1]]
-        np.subtract.at(self._df, np.where(codes >= 0, codes, ~codes), 1)
+        encoded = self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]
+        ids = _from_varint_gaps(encoded)
+        np.subtract.at(self._df, ids, 1)
+        self._postings -= len(ids)
         self.version += 1
         if self.dead_slots >= max(COMPACT_MIN_DEAD, self.documents):
             self.compact()
@@ -166,8 +195,8 @@ class InvertedIndex:
         }
         starts = np.frombuffer(self._forward_start, dtype=np.int64)
         lengths = np.diff(starts)
-        forward = np.frombuffer(self._forward, dtype=np.int32)[np.repeat(alive, lengths)]
-        self._forward = array("i", forward.tobytes())
+        forward = np.frombuffer(self._forward, dtype=np.uint8)[np.repeat(alive, lengths)]
+        self._forward = bytearray(forward.tobytes())
         self._forward_start = array("q", [0])
         self._forward_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
         live = int(alive.sum())
@@ -206,14 +235,9 @@ class InvertedIndex:
             own[i], context[i] = self.overflow[term_id, int(slots[i])]
         return slots, own, context
 
-    def terms_of(self, slot: int) -> tuple[list[int], list[int]]:
-        """Term ids of a slot: (in its own text, only in its context)."""
-        codes = self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]
-        return [c for c in codes if c >= 0], [~c for c in codes if c < 0]
-
     def postings_count(self) -> int:
-        """Stored postings, tombstones included."""
-        return len(self._forward)
+        """Postings of the live documents."""
+        return self._postings
 
     def nbytes(self) -> int:
         """Bytes held: arrays, both posting segments, the vocabulary's dict and strings."""
