@@ -6,12 +6,12 @@
   amortised. No entity string is kept, except a *surface* ("New York") for entities that
   can appear in an explanation: names from their first mention, any other entity once a
   second memory mentions it (an entity of one memory never bridges two), packed
-  length-prefixed in one ``bytearray`` with an int64 offset per entity.
+  length-prefixed in one ``bytearray`` with an int32 offset per entity.
   Two keys share an entity only on a 64-bit hash collision (about 1 in 10^7 for a million
   entities; it merges two entities' memories, it loses nothing).
 - Entity -> memory postings are ``channels.postings.Postings`` over *slots* (one per stored
   version of a memory, tombstoned when the memory is replaced or removed); memory ->
-  entities is a CSR forward list per slot, in extraction order.
+  entities is a forward list per slot, in extraction order, as varints.
 - ``degree[e]`` is the live number of memories that mention ``e``, kept exact on every
   write through the forward list, so hubs are known without reading their postings.
 
@@ -39,6 +39,29 @@ COMPACT_MIN_DEAD = 4096
 RECENT_MIN = 4096
 NAMED = frozenset({"proper", "speaker"})
 
+
+def _varints(values: list[int]) -> bytes:
+    """LEB128 varints of non-negative ints."""
+    out = bytearray()
+    for value in values:
+        while value >= 0x80:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        out.append(value)
+    return bytes(out)
+
+
+def _from_varints(encoded: bytes | bytearray) -> list[int]:
+    values, value, shift = [], 0, 0
+    for byte in encoded:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            values.append(value)
+            value = shift = 0
+    return values
+
+
 _A = TypeVar("_A", bound=npt.NDArray[Any])
 
 
@@ -57,7 +80,7 @@ class EntityIndex:
         self._recent: dict[int, int] = {}
         self.entities = 0
         self._degree = np.zeros(0, dtype=np.int32)
-        self._surface_at = np.zeros(0, dtype=np.int64)
+        self._surface_at = np.zeros(0, dtype=np.int32)
         """Per entity id: offset of its surface in ``_surfaces`` (-1: none kept)."""
         self._surfaces = bytearray()
         """Surfaces, each as a length byte then UTF-8 (cut to 255 bytes)."""
@@ -65,7 +88,9 @@ class EntityIndex:
         self.alive = np.zeros(0, dtype=bool)
         self.slots = 0
         self._slot_of_key = np.zeros(0, dtype=np.int32)
-        self._forward = array("i")
+        self._forward = bytearray()
+        """Entity ids of each slot in extraction order, as LEB128 varints (early, frequent
+        entities have small ids: ~2 bytes an id rather than 4)."""
         self._forward_start = array("q", [0])
         self.store = Postings(codes=False)
         self.memories = 0
@@ -129,7 +154,7 @@ class EntityIndex:
         self.memories += 1
         ids = self._ids([hash(e.key) for e in entities], create=True)
         self.store.extend(ids, slot, [0] * len(ids))
-        self._forward.extend(ids)
+        self._forward += _varints(ids)
         np.add.at(self._degree, ids, 1)
         surface_at, degree = self._surface_at, self._degree
         for entity, entity_id in zip(entities, ids, strict=True):
@@ -173,8 +198,8 @@ class EntityIndex:
         self.store.merge(self.entities, self.alive, remap)
         starts = np.frombuffer(self._forward_start, dtype=np.int64)
         lengths = np.diff(starts)
-        forward = np.frombuffer(self._forward, dtype=np.int32)[np.repeat(alive, lengths)]
-        self._forward = array("i", forward.tobytes())
+        forward = np.frombuffer(self._forward, dtype=np.uint8)[np.repeat(alive, lengths)]
+        self._forward = bytearray(forward.tobytes())
         self._forward_start = array("q", [0])
         self._forward_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
         live = int(alive.sum())
@@ -190,14 +215,15 @@ class EntityIndex:
             return int(self._slot_of_key[key])
         return -1
 
-    def _entities_of_slot(self, slot: int) -> I32:
-        codes = np.frombuffer(self._forward, dtype=np.int32)
-        return codes[self._forward_start[slot] : self._forward_start[slot + 1]]
+    def _entities_of_slot(self, slot: int) -> list[int]:
+        return _from_varints(
+            self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]
+        )
 
     def entities_of(self, key: int) -> list[int]:
         """Entity ids a live memory mentions, in extraction order ([] if unknown)."""
         slot = self.slot_of(key)
-        return [] if slot < 0 else self._entities_of_slot(slot).tolist()
+        return [] if slot < 0 else self._entities_of_slot(slot)
 
     def members(self, entity_ids: Sequence[int]) -> tuple[I64, I32]:
         """Live memories that mention ``entity_ids``: (keys, position of the entity in
