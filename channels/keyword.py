@@ -19,8 +19,9 @@ each of their terms adds ``context_weight`` to f(q,D) and to |D|. A document wit
 context scores exactly as in BM25Okapi; ``context_weight=2`` equals BM25Okapi over the
 content's tokens followed by the context's tokens twice.
 
-Cost: a write is O(its terms); a search is O(sum of the query terms' document frequencies)
-in numpy, plus a lazy O(df) compaction of a term's postings after writes touched it.
+Cost: a write is O(its terms) (plus the index's amortised merges); a search gathers the
+query terms' postings only, O(M log M) for their total length M with a stable sort that
+sums each document's terms in query order: nothing sized by the tenant is allocated.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import numpy as np
 
 from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, top_hits
 from channels.keyword_index import InvertedIndex
+from channels.postings import in_sorted
 from channels.text import STOP_WORDS, tokenize
 
 __all__ = ["STOP_WORDS", "KeywordChannel", "tokenize"]
@@ -73,14 +75,13 @@ class KeywordChannel:
             if doc.key < 0:
                 raise ValueError(f"keys are non-negative, got {doc.key}")
             own = _terms(doc.content)
-            weights = {term: float(n) for term, n in Counter(own).items()}
             length = float(len(own))
-            context = _terms(doc.context_before) + _terms(doc.context_after)
-            if context and self.context_weight > 0:
-                for term, n in Counter(context).items():
-                    weights[term] = weights.get(term, 0.0) + self.context_weight * n
-                length += self.context_weight * len(context)
-            self._index.add(doc.key, weights, set(own), length)
+            context: Counter[str] = Counter()
+            if self.context_weight > 0:
+                context.update(_terms(doc.context_before) + _terms(doc.context_after))
+                length += self.context_weight * context.total()
+            self._index.add(doc.key, Counter(own), context, length)
+        self._index.settle()
 
     def remove(self, keys: Sequence[int]) -> None:
         for key in keys:
@@ -107,7 +108,7 @@ class KeywordChannel:
     def _vocabulary_mean_idf(self) -> float:
         index = self._index
         if self._mean_idf is None or self._mean_idf[0] != index.version:
-            df = np.array(index.df, dtype=np.float64)
+            df = index.df.astype(np.float64)
             df = df[df > 0]
             idf = np.log(index.documents - df + 0.5) - np.log(df + 0.5)
             self._mean_idf = (index.version, float(idf.sum()) / max(df.shape[0], 1))
@@ -121,33 +122,43 @@ class KeywordChannel:
             return []
         k1, b = self.k1, self.b
         avgdl = index.total_length / index.documents
-        scores = np.zeros(index.slots, dtype=np.float64)
-        touched = np.zeros(index.slots, dtype=bool)
-        for term, term_id in term_ids.items():
-            slots, tfs = index.postings(term_id)
-            tf = tfs.astype(np.float64)
-            norm = k1 * (1 - b + b * index.slot_length[slots] / avgdl)
-            scores[slots] += counts[term] * self.idf(term) * (tf * (k1 + 1) / (tf + norm))
-            touched[slots] = True
-        if query.allowed is None:
-            candidates = np.flatnonzero(touched)
+        terms = list(term_ids)
+        slots, which, code, tf = index.gather([term_ids[t] for t in terms], self.context_weight)
+        if query.allowed is not None:
+            keep = in_sorted(index.slot_key[slots], query.allowed)
+            slots, which, code, tf = slots[keep], which[keep], code[keep], tf[keep]
+        if slots.size == 0:
+            return []
+        weight = np.array([counts[t] * self.idf(t) for t in terms])
+        norm = k1 * (1 - b + b * index.slot_length[slots].astype(np.float64) / avgdl)
+        contribution = weight[which] * (tf * (k1 + 1) / (tf + norm))
+        # sum per slot in query-term order (as BM25Okapi does): a stable sort by slot
+        if len(terms) == 1:  # one term's slots are already ascending and distinct
+            order = np.arange(slots.shape[0])
+            scores, keys = contribution, index.slot_key[slots].astype(np.int64)
         else:
-            candidates = index.slots_of(query.allowed)
-            candidates = candidates[touched[candidates]]
-        keys = index.slot_key[candidates]
-        ranked = top_hits(keys, cast(FloatArray, scores[candidates]), query.limit)
-        return [self._hit(key, score, term_ids) for key, score in ranked]
-
-    def _hit(self, key: int, score: float, term_ids: dict[str, int]) -> Hit:
-        own, context = self._index.terms_of(self._index.slot_of(key))
-        why: dict[str, Any] = {
-            "matched_terms": [t for t, i in term_ids.items() if i in own],
-            "bm25": score,
-        }
-        in_context = [t for t, i in term_ids.items() if i in context]
-        if in_context:
-            why["matched_in_context"] = in_context
-        return Hit(key, score, why)
+            order = np.argsort(slots, kind="stable")
+            slots, contribution = slots[order], contribution[order]
+            starts = np.empty(slots.shape[0], dtype=bool)
+            starts[0] = True
+            np.not_equal(slots[1:], slots[:-1], out=starts[1:])
+            first = np.flatnonzero(starts)
+            scores = np.add.reduceat(contribution, first)
+            keys = index.slot_key[slots[first]].astype(np.int64)
+        ranked = top_hits(keys, cast(FloatArray, scores), query.limit)
+        hit_slots = [index.slot_of(key) for key, _ in ranked]
+        bounds = np.searchsorted(slots, np.array([hit_slots, hit_slots]) + [[0], [1]]).T
+        hits = []
+        for (key, score), (lo, hi) in zip(ranked, bounds.tolist(), strict=True):
+            at = order[lo:hi]  # gather positions: the query's terms in order (stable sort)
+            own = (code[at] & 15).tolist()
+            found = [(terms[w], o > 0) for w, o in zip(which[at].tolist(), own, strict=True)]
+            why: dict[str, Any] = {"matched_terms": [t for t, o in found if o], "bm25": score}
+            in_context = [t for t, o in found if not o]
+            if in_context:
+                why["matched_in_context"] = in_context
+            hits.append(Hit(key, score, why))
+        return hits
 
     def stats(self) -> ChannelStats:
         index = self._index
@@ -166,4 +177,4 @@ class KeywordChannel:
     def keys(self) -> KeyArray:
         """Keys of the stored documents, ascending."""
         index = self._index
-        return np.sort(index.slot_key[: index.slots][index.alive[: index.slots]])
+        return np.sort(index.slot_key[: index.slots][index.alive[: index.slots]]).astype(np.int64)

@@ -1,34 +1,75 @@
 """The keyword channel's incremental inverted index (no scoring here; see ``channels.keyword``).
 
 Every stored version of a document gets a fresh, never reused *slot*; a slot's length and
-terms never change, so postings can refer to slots without ever being rewritten:
+terms never change, so postings can refer to slots without ever being rewritten. A posting
+is 5 bytes: its slot (int32) and a one-byte *code* holding the term's count in the
+document's own text (low nibble) and in its context (high nibble); a nibble of 15 means
+"look the exact counts up in ``overflow``" (a term repeated 15 times or more in one memory).
 
-- ``add`` appends (slot, tf) to the postings of each of the document's terms, growable
-  ``array.array`` buffers that readers see as zero-copy numpy views: O(terms);
+Postings are ``channels.postings.Postings``: a merged CSR main segment plus a flat tail.
+
+Writes and their cost:
+
+- ``add`` appends to the postings' tail: O(terms); ``settle`` (after a batch) merges the
+  tail into the main segment when it is large, dropping tombstoned postings on the way;
 - ``delete`` clears the slot's alive bit (a tombstone) and decrements each term's document
-  frequency, found through a CSR forward index slot -> term ids: O(terms);
-- a term's tombstoned postings are filtered out lazily, when the term is next read
-  (``postings``): O(df) numpy work, once per term per batch of deletes;
+  frequency, found through a forward list slot -> term ids (varint gaps, ~2 bytes an id):
+  O(terms);
 - when tombstoned slots outnumber live ones (and at least ``COMPACT_MIN_DEAD``), the slots
-  are renumbered and every posting list compacted: O(postings), amortised O(1) per write.
+  are renumbered densely and both segments rewritten: O(postings), amortised O(1).
 
-Slots grow in order, so every posting list is sorted by slot.
+A read (``gather``) touches only the query terms' postings and filters tombstones there:
+O(sum of their lengths), never anything sized by the tenant. Readers never write.
 """
 
 from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from channels.postings import Postings
+
 I32 = npt.NDArray[np.int32]
-F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 
 COMPACT_MIN_DEAD = 4096
+SATURATED = 15
+MAX_KEY = 2**31 - 1
+
+_NIBBLES = np.arange(256)
+_SATURATED = ((_NIBBLES & SATURATED) == SATURATED) | ((_NIBBLES >> 4) == SATURATED)
+
+
+def _varint_gaps(ascending: list[int]) -> bytes:
+    """LEB128 varints of the gaps between ``ascending`` non-negative ints (first from 0)."""
+    out = bytearray()
+    previous = 0
+    for value in ascending:
+        gap, previous = value - previous, value
+        while gap >= 0x80:
+            out.append(gap & 0x7F | 0x80)
+            gap >>= 7
+        out.append(gap)
+    return bytes(out)
+
+
+def _from_varint_gaps(encoded: bytes | bytearray) -> list[int]:
+    values, value, gap, shift = [], 0, 0, 0
+    for byte in encoded:
+        gap |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            value += gap
+            values.append(value)
+            gap = shift = 0
+    return values
 
 
 _A = TypeVar("_A", bound=npt.NDArray[Any])
@@ -37,47 +78,52 @@ _A = TypeVar("_A", bound=npt.NDArray[Any])
 def _grown(values: _A, size: int, fill: float) -> _A:
     if size <= values.shape[0]:
         return values
-    grown = np.full(max(size, 2 * values.shape[0], 64), fill, dtype=values.dtype)
+    grown = np.full(max(size, values.shape[0] + values.shape[0] // 2, 64), fill, values.dtype)
     grown[: values.shape[0]] = values
     return cast(_A, grown)
 
 
 class InvertedIndex:
-    """Term -> (slot, tf) postings over documents identified by dense non-negative keys.
-
-    A term's postings are two parallel ``array.array`` (slots int32, tfs float32) that
-    appends grow in place and readers see as zero-copy numpy views (``postings``).
-    """
+    """Term -> (slot, own count, context count) postings over documents with dense keys."""
 
     def __init__(self) -> None:
         self.vocabulary: dict[str, int] = {}
-        self._lists: list[tuple[array[int], array[float]]] = []
-        """Per term id: (slots, tfs), swapped as one tuple so that concurrent readers that
-        compact a list lazily never see slots and tfs of different versions."""
-        self._dead: list[int] = []
-        """Per term id: tombstoned slots still listed in its postings."""
-        self.df: list[int] = []
-        """Per term id: live document frequency."""
-        self.slot_key = np.zeros(0, dtype=np.int64)
-        self.slot_length = np.zeros(0, dtype=np.float64)
+        self._df = np.zeros(0, dtype=np.int32)
+        self.terms = 0
+        self.slot_key = np.zeros(0, dtype=np.int32)
+        self.slot_length = np.zeros(0, dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
         self.slots = 0
         """Slots handed out so far (live and tombstoned)."""
-        self._slot_of_key = np.zeros(0, dtype=np.int64)
+        self._slot_of_key = np.zeros(0, dtype=np.int32)
         self._forward_start = array("q", [0])
-        self._forward = array("i")
-        """Term ids of each slot; ``~id`` (negative) for a term that is only in the context."""
+        self._forward = bytearray()
+        """Term ids of each slot, ascending, as LEB128 varints of their gaps (~2 bytes an
+        id rather than 4: only a delete reads them)."""
+        self._postings = 0
+        self.store = Postings()
+        self.overflow: dict[tuple[int, int], tuple[int, int]] = {}
+        """(term id, slot) -> exact (own, context) counts of a saturated code."""
         self.documents = 0
         self.total_length = 0.0
         self.dead_slots = 0
         self.version = 0
         """Bumped by every write, so readers can cache corpus-wide derived values."""
 
+    @property
+    def df(self) -> I32:
+        """Live document frequency per term id."""
+        return self._df[: self.terms]
+
     # writes
 
-    def add(self, key: int, weights: dict[str, float], own: set[str], length: float) -> None:
-        """Store document ``key`` (replacing its previous version) with term ``weights``
-        (its tf per term), ``own`` (the terms of its own text) and ``length`` (|D|)."""
+    def add(
+        self, key: int, own: Mapping[str, int], context: Mapping[str, int], length: float
+    ) -> None:
+        """Store document ``key`` (replacing its previous version): the counts of its terms
+        in its own text and in its context, and its length |D|."""
+        if not 0 <= key <= MAX_KEY:
+            raise ValueError(f"keys are in [0, 2**31), got {key}")
         self.delete(key)
         slot = self.slots
         if slot >= self.alive.shape[0]:
@@ -86,34 +132,39 @@ class InvertedIndex:
             self.alive = _grown(self.alive, slot + 1, False)
         if key >= self._slot_of_key.shape[0]:
             self._slot_of_key = _grown(self._slot_of_key, key + 1, -1)
-        self.slot_key[slot], self.slot_length[slot], self.alive[slot] = key, length, True
+        stored = np.float32(length)
+        self.slot_key[slot], self.slot_length[slot], self.alive[slot] = key, stored, True
         self._slot_of_key[key] = slot
         self.slots += 1
         self.documents += 1
-        self.total_length += length
-        vocabulary, df, forward = self.vocabulary, self.df, self._forward
-        lists = self._lists
-        for term, tf in weights.items():
-            term_id = vocabulary.get(term)
-            if term_id is None:
-                term_id = vocabulary[term] = len(df)
-                lists.append((array("i"), array("f")))
-                self._dead.append(0)
-                df.append(0)
-            slots, tfs = lists[term_id]
-            try:
-                slots.append(slot)
-                tfs.append(tf)
-            except BufferError:  # a reader's numpy view pins the buffer: append to copies
-                slots, tfs = array("i", slots), array("f", tfs)
-                if len(slots) == len(tfs):
-                    slots.append(slot)
-                tfs.append(tf)
-                lists[term_id] = slots, tfs
-            df[term_id] += 1
-            forward.append(term_id if term in own else ~term_id)
-        self._forward_start.append(len(forward))
+        self.total_length += float(stored)
+        vocabulary = self.vocabulary
+        terms = list(own) + [t for t in context if t not in own]
+        for term in terms:
+            if term not in vocabulary:
+                vocabulary[term] = self.terms
+                self.terms += 1
+        self._df = _grown(self._df, self.terms, 0)
+        ids = [vocabulary[t] for t in terms]
+        n_own = [own.get(t, 0) for t in terms]
+        n_context = [context.get(t, 0) for t in terms]
+        codes = []
+        for term_id, o, c in zip(ids, n_own, n_context, strict=True):
+            if o >= SATURATED or c >= SATURATED:
+                self.overflow[term_id, slot] = o, c
+                o, c = min(o, SATURATED), min(c, SATURATED)
+            codes.append(o | c << 4)
+        self.store.extend(ids, slot, codes)
+        self._df[ids] += 1  # a document lists a term once
+        self._forward += _varint_gaps(sorted(ids))
+        self._forward_start.append(len(self._forward))
+        self._postings += len(ids)
         self.version += 1
+
+    def settle(self) -> None:
+        """Merge the tail into the main segment once it is large (call after a batch)."""
+        if self.store.wants_merge():
+            self.store.merge(self.terms, self.alive)
 
     def delete(self, key: int) -> None:
         slot = self.slot_of(key)
@@ -124,37 +175,35 @@ class InvertedIndex:
         self.documents -= 1
         self.total_length -= float(self.slot_length[slot])
         self.dead_slots += 1
-        df, dead = self.df, self._dead
-        for code in self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]:
-            term_id = code if code >= 0 else ~code
-            df[term_id] -= 1
-            if df[term_id] == 0:  # every posting left is a tombstone: drop them now
-                self._lists[term_id] = array("i"), array("f")
-                dead[term_id] = 0
-            else:
-                dead[term_id] += 1
+        encoded = self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]
+        ids = _from_varint_gaps(encoded)
+        np.subtract.at(self._df, ids, 1)
+        self._postings -= len(ids)
         self.version += 1
         if self.dead_slots >= max(COMPACT_MIN_DEAD, self.documents):
             self.compact()
 
     def compact(self) -> None:
-        """Renumber the live slots densely and compact every posting list."""
+        """Renumber the live slots densely and rewrite both segments without tombstones."""
         alive = self.alive[: self.slots]
         remap = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
-        for term_id in range(len(self.df)):
-            slots, tfs = self.postings(term_id)
-            self._lists[term_id] = array("i", remap[slots].tobytes()), array("f", tfs.tobytes())
+        self.store.merge(self.terms, self.alive, remap)
+        self.overflow = {
+            (term, int(remap[slot])): counts
+            for (term, slot), counts in self.overflow.items()
+            if alive[slot]
+        }
         starts = np.frombuffer(self._forward_start, dtype=np.int64)
         lengths = np.diff(starts)
-        forward = np.frombuffer(self._forward, dtype=np.int32)[np.repeat(alive, lengths)]
-        self._forward = array("i", forward.tobytes())
+        forward = np.frombuffer(self._forward, dtype=np.uint8)[np.repeat(alive, lengths)]
+        self._forward = bytearray(forward.tobytes())
         self._forward_start = array("q", [0])
         self._forward_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
         live = int(alive.sum())
         self.slot_key = self.slot_key[: self.slots][alive].copy()
         self.slot_length = self.slot_length[: self.slots][alive].copy()
         self.alive = np.ones(live, dtype=bool)
-        self._slot_of_key[self.slot_key] = np.arange(live, dtype=np.int64)
+        self._slot_of_key[self.slot_key] = np.arange(live, dtype=np.int32)
         self.slots, self.dead_slots = live, 0
 
     # reads
@@ -164,45 +213,44 @@ class InvertedIndex:
             return int(self._slot_of_key[key])
         return -1
 
-    def slots_of(self, keys: I64) -> I64:
-        """The live slots of ``keys`` (unknown and removed keys are dropped)."""
-        keys = keys[(keys >= 0) & (keys < self._slot_of_key.shape[0])]
-        slots = self._slot_of_key[keys]
-        return slots[slots >= 0]
+    def gather(self, term_ids: Sequence[int], context_weight: float) -> tuple[I32, I32, U8, F64]:
+        """Live postings of ``term_ids``: (slots, position of the term in ``term_ids``,
+        codes, tf = own count + ``context_weight`` * context count), term by term, each
+        term's slots ascending. A code's low nibble is 0 when the term is only in the
+        context."""
+        slot, which_of, code = self.store.gather(term_ids, self.alive)
+        lookup = (_NIBBLES & SATURATED) + context_weight * (_NIBBLES >> 4)
+        tf = lookup[code]
+        saturated = np.flatnonzero(_SATURATED[code])
+        for i in saturated.tolist():
+            n_own, n_context = self.overflow[int(term_ids[which_of[i]]), int(slot[i])]
+            tf[i] = n_own + context_weight * n_context
+        return slot, which_of, code, tf
 
-    def postings(self, term_id: int) -> tuple[I32, F32]:
-        """Live (slots ascending, tfs) of a term, as read-only numpy views: do not keep them
-        past the read (a view pins its buffer, so an append must then copy the postings)."""
-        # Concurrent readers may compact the same list: read the tombstone count before the
-        # lists and reset it after swapping them, so a reader that sees 0 sees clean lists.
-        dead = self._dead[term_id]
-        slot_list, tf_list = self._lists[term_id]
-        slots = np.frombuffer(slot_list, dtype=np.int32)
-        tfs = np.frombuffer(tf_list, dtype=np.float32)
-        if dead:
-            keep = self.alive[slots]
-            slots, tfs = slots[keep], tfs[keep]
-            self._lists[term_id] = array("i", slots.tobytes()), array("f", tfs.tobytes())
-            self._dead[term_id] = 0
-        return slots, tfs
-
-    def terms_of(self, slot: int) -> tuple[list[int], list[int]]:
-        """Term ids of a slot: (in its own text, only in its context)."""
-        codes = self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]
-        return [c for c in codes if c >= 0], [~c for c in codes if c < 0]
+    def postings(self, term_id: int) -> tuple[I32, I32, I32]:
+        """Live (slots ascending, own counts, context counts) of one term."""
+        slots, _, code, _ = self.gather([term_id], 0.0)
+        own, context = (code & SATURATED).astype(np.int32), (code >> 4).astype(np.int32)
+        for i in np.flatnonzero(_SATURATED[code]).tolist():
+            own[i], context[i] = self.overflow[term_id, int(slots[i])]
+        return slots, own, context
 
     def postings_count(self) -> int:
-        """Stored postings, tombstones included."""
-        return len(self._forward)
+        """Postings of the live documents."""
+        return self._postings
 
     def nbytes(self) -> int:
-        """Bytes held: arrays, posting buffers, the vocabulary's dict and strings."""
-        arrays = (self.slot_key, self.slot_length, self.alive, self._slot_of_key)
+        """Bytes held: arrays, both posting segments, the vocabulary's dict and strings."""
+        arrays: tuple[npt.NDArray[Any], ...] = (
+            self.slot_key,
+            self.slot_length,
+            self.alive,
+            self._slot_of_key,
+            self._df,
+        )
         size = sum(a.nbytes for a in arrays)
         size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)
-        for container in (self.vocabulary, self._lists, self._dead, self.df):
-            size += sys.getsizeof(container)
-        size += sum(sys.getsizeof(term) for term in self.vocabulary)
-        for pair in self._lists:
-            size += sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
+        size += sys.getsizeof(self.vocabulary) + self.store.nbytes()
+        size += sum(sys.getsizeof(term) + 28 for term in self.vocabulary)
+        size += sys.getsizeof(self.overflow) + 150 * len(self.overflow)
         return size

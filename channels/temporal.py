@@ -12,29 +12,34 @@ the query's words decide: ``score = time + 0.25 * overlap`` where overlap is the
 the query's content words (``channels.text.tokenize``) the memory contains. A preference
 for the earliest ("the first time") or latest ("recently") match adds up to 0.1 by order.
 Queries without a time expression get no results: this channel has nothing to say.
+
+Intervals and words live in compact arrays (``channels.temporal_index``): a search reads
+the intervals near the window (one sorted range plus two short lists), never a tenant-sized
+mask, and nothing is rebuilt after a write. Words are compared only for the memories
+closest in time (a pool of ``max(4 * limit, 200)``, widened to every memory tied with its
+cut-off), so a search costs O(near intervals + pool words).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
-from channels.base import ChannelStats, Doc, Hit, Query, top_hits
+from channels.base import ChannelStats, Doc, Hit, KeyArray, Query, top_hits
+from channels.postings import in_sorted
+from channels.temporal_index import DAY, IntervalIndex, word_hashes
 from channels.text import tokenize
 from channels.timeparse import mentioned_windows, parse_query_time
-
-DAY = 86_400.0
 
 
 class TemporalChannel:
     name = "temporal"
 
     def __init__(self) -> None:
-        self._intervals: dict[int, list[tuple[float, float, str]]] = {}
-        self._terms: dict[int, frozenset[str]] = {}
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._index = IntervalIndex()
 
     def upsert(self, docs: Sequence[Doc]) -> None:
         for doc in docs:
@@ -44,105 +49,88 @@ class TemporalChannel:
                 (w.start.timestamp(), w.end.timestamp(), f"mentioned: {w.expression}")
                 for w in mentioned_windows(doc.content, doc.occurred_at)
             ]
-            self._intervals[doc.key] = spans
-            self._terms[doc.key] = frozenset(tokenize(doc.content))
-        self._arrays = None
+            self._index.add(doc.key, spans, word_hashes(tokenize(doc.content)))
+        self._index.settle()
 
     def remove(self, keys: Sequence[int]) -> None:
         for key in keys:
-            self._intervals.pop(key, None)
-            self._terms.pop(key, None)
-        self._arrays = None
+            self._index.delete(key)
 
     def rebuild(self, docs: Iterable[Doc]) -> None:
-        self._intervals, self._terms = {}, {}
+        self._index = IntervalIndex()
         self.upsert(list(docs))
-
-    def _materialize(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._arrays is None:
-            keys, starts, ends = [], [], []
-            for key, spans in self._intervals.items():
-                for start, end, _ in spans:
-                    keys.append(key)
-                    starts.append(start)
-                    ends.append(end)
-            self._arrays = (
-                np.asarray(keys, dtype=np.int64),
-                np.asarray(starts, dtype=np.float64),
-                np.asarray(ends, dtype=np.float64),
-            )
-        return self._arrays
 
     def search(self, query: Query) -> list[Hit]:
         parsed = parse_query_time(query.text, query.reference_time)
-        if parsed is None or not self._intervals or query.limit <= 0:
+        index = self._index
+        if parsed is None or index.memories == 0 or query.limit <= 0:
             return []
-        keys, starts, ends = self._materialize()
         s, e = parsed.window.start.timestamp(), parsed.window.end.timestamp()
         scale = max((e - s) / 2, DAY)
+        near = index.near(s, e, 3 * scale)
+        starts, ends = near["start"], near["end"]
         # touching is not overlapping: a window that only abuts W is 1 s away
         distance = np.where(
             (starts < e) & (ends > s), 0.0, np.maximum(1.0, np.maximum(s - ends, starts - e))
         )
-        near = distance <= 3 * scale
+        close = distance <= 3 * scale
+        keys = index.slot_key[near["slot"]].astype(np.int64)
         if query.allowed is not None:
-            visible = np.zeros(int(keys.max()) + 1, dtype=bool)
-            visible[query.allowed[query.allowed < visible.shape[0]]] = True
-            near &= visible[keys]
-        if not near.any():
+            close &= in_sorted(keys, query.allowed)
+        if not close.any():
             return []
-        keys, distance, starts = keys[near], distance[near], starts[near]
-        best = np.full(int(keys.max()) + 1, np.inf)
-        np.minimum.at(best, keys, distance)
-        first = np.full(best.shape[0], np.inf)
-        np.minimum.at(first, keys, starts)
-        candidates = np.flatnonzero(np.isfinite(best)).astype(np.int64)
+        at = np.flatnonzero(close)
+        keys, distance, slots, starts = keys[at], distance[at], near["slot"][at], starts[at]
+        # per memory: the closest interval and the earliest start (keys arrive nearly
+        # sorted, by time: a stable sort is close to linear)
+        order = np.argsort(keys, kind="stable")
+        keys, distance, slots, starts = keys[order], distance[order], slots[order], starts[order]
+        first_of = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        candidates: KeyArray = keys[first_of]
+        best = np.minimum.reduceat(distance, first_of)
+        first = np.minimum.reduceat(starts, first_of)
+        matched = first_of
+        group_end = np.r_[first_of[1:], keys.size]
         # Words only break ties among the closest in time: rank the overlap of a bounded pool.
         pool = max(query.limit * 4, 200)
         if candidates.size > pool:
-            closest = np.argpartition(best[candidates], pool - 1)[:pool]
-            cutoff = best[candidates][closest].max()
-            candidates = candidates[best[candidates] <= cutoff]
+            cutoff = np.partition(best, pool - 1)[pool - 1]
+            keep = best <= cutoff
+            candidates, best, first = candidates[keep], best[keep], first[keep]
+            matched, group_end = matched[keep], group_end[keep]
         words = set(tokenize(query.text))
-        overlap = np.array(
-            [
-                len(words & self._terms[k]) / len(words) if words else 0.0
-                for k in candidates.tolist()
-            ]
-        )
-        scores = np.exp(-best[candidates] / scale) + 0.25 * overlap
+        overlap = np.zeros(candidates.shape[0])
+        if words:
+            found = index.overlap(slots[matched], word_hashes(sorted(words)))
+            overlap = found / len(words)
+        scores = np.exp(-best / scale) + 0.25 * overlap
         if parsed.prefer != "none" and candidates.size > 1:
-            order = np.argsort(np.argsort(first[candidates], kind="stable"), kind="stable")
-            rank = order / (candidates.size - 1)
+            order_of = np.argsort(np.argsort(first, kind="stable"), kind="stable")
+            rank = order_of / (candidates.size - 1)
             scores += 0.1 * (1 - rank if parsed.prefer == "earliest" else rank)
         window = [parsed.window.start.isoformat(), parsed.window.end.isoformat()]
         hits = []
         for key, score in top_hits(candidates, scores.astype(np.float32), query.limit):
-            matched = min(
-                self._intervals[key],
-                key=lambda span: (
-                    0.0 if span[0] < e and span[1] > s else max(1.0, s - span[1], span[0] - e)
-                ),
-            )
-            hits.append(
-                Hit(
-                    key,
-                    score,
-                    {
-                        "query_window": window,
-                        "expression": parsed.window.expression,
-                        "prefer": parsed.prefer,
-                        "matched": matched[2],
-                        "memory_time": datetime.fromtimestamp(matched[0], UTC).isoformat(),
-                    },
-                )
-            )
+            i = int(np.searchsorted(candidates, key))  # candidates ascend
+            group = at[order[matched[i] : group_end[i]]]  # this memory's near intervals
+            ordinal = near["ordinal"][group]
+            closest = group[np.lexsort((ordinal, distance[matched[i] : group_end[i]]))[0]]
+            label = index.label_names[int(near["label"][closest])]
+            start = float(near["start"][closest])
+            why: dict[str, Any] = {
+                "query_window": window,
+                "expression": parsed.window.expression,
+                "prefer": parsed.prefer,
+                "matched": label,
+                "memory_time": datetime.fromtimestamp(start, UTC).isoformat(),
+            }
+            hits.append(Hit(key, score, why))
         return hits
 
     def stats(self) -> ChannelStats:
-        intervals = sum(len(v) for v in self._intervals.values())
+        index = self._index
         return ChannelStats(
-            documents=len(self._intervals),
-            index_bytes=intervals * 24,
-            extra={"intervals": intervals},
+            documents=index.memories,
+            index_bytes=index.nbytes(),
+            extra={"intervals": index.intervals(), "slots": index.slots},
         )

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from channels import keyword_index
+from channels import keyword_index, postings
 from channels.base import Channel, Doc, Hit, Query
 from channels.keyword import KeywordChannel, tokenize
 
@@ -273,14 +273,41 @@ def test_is_a_channel_and_rejects_bad_input() -> None:
         KeywordChannel(b=1.5)
 
 
-def test_a_reader_holding_postings_does_not_block_writes() -> None:
-    channel = _channel(dict(enumerate(CORPUS)))
+def test_postings_live_in_a_merged_main_segment_and_a_tail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(postings, "TAIL_MIN", 20)
+    texts = {k: CORPUS[k % len(CORPUS)] + f" item{k % 5}" for k in range(40)}
+    channel = _channel(texts)  # one batch: merged once at its end
     index = channel._index
-    slots, _ = index.postings(index.vocabulary["kid"])
-    held = slots.copy()
-    channel.upsert([Doc(50, "kids kids", NOW)])  # appends to a buffer a view pins
-    np.testing.assert_array_equal(slots, held)
-    assert 50 in {h.key for h in channel.search(Query("kids", NOW))}
+    assert index.store.tail_postings == 0 and index.store.main_slot.size == index.postings_count()
+    channel.upsert([Doc(100, "kids kids kids", NOW)])  # small write: stays in the tail
+    texts[100] = "kids kids kids"
+    assert index.store.tail_postings and index.store.main_slot.size < index.postings_count()
+    slots, own, context = index.postings(index.vocabulary["kid"])
+    assert slots.tolist() == sorted(slots.tolist()) and int(own[-1]) == 3
+    assert index.slot_key[slots[-1]] == 100 and not context.any()
+    channel.remove([0, 2])
+    del texts[0], texts[2]
+    for query in QUERIES + ["item3 kids"]:
+        _assert_top_k(channel.search(Query(query, NOW, limit=7)), _oracle(texts, query), 7)
+    channel.upsert(_docs({200 + k: "kids " + t for k, t in enumerate(CORPUS)}))
+    texts.update({200 + k: "kids " + t for k, t in enumerate(CORPUS)})
+    assert index.store.tail_postings == 0  # the batch pushed the tail over its bound: merged
+    for query in QUERIES + ["item3 kids"]:
+        _assert_top_k(channel.search(Query(query, NOW, limit=7)), _oracle(texts, query), 7)
+
+
+def test_a_term_repeated_past_a_nibble_keeps_its_exact_count() -> None:
+    texts = {0: "echo " * 40, 1: "echo once", 2: "other words", 3: "echo " * 15 + "x"}
+    channel = _channel(texts)
+    context_doc = Doc(4, "reply", NOW, context_before="echo " * 33)
+    channel.upsert([context_doc])
+    index = channel._index
+    slots, own, context = index.postings(index.vocabulary["echo"])
+    assert own.tolist() == [40, 1, 15, 0] and context.tolist() == [0, 0, 0, 33]
+    channel.remove([4])
+    _assert_top_k(channel.search(Query("echo", NOW)), _oracle(texts, "echo"), 10)
 
 
 def test_compaction_renumbers_slots_without_changing_results(
