@@ -136,6 +136,8 @@ class IndexRegistry:
             max_workers=settings.search.pool_size, thread_name_prefix="channel"
         )
         self._feed = FeedCursor()
+        self.search_slots = threading.BoundedSemaphore(settings.search.concurrency)
+        """Admission for searches: at most ``search.concurrency`` computed at once."""
         self.ready = False
 
     def _new_engine(self, tenant_id: uuid.UUID) -> RetrievalEngine:

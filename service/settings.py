@@ -8,6 +8,7 @@ environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +26,9 @@ class SearchSettings(BaseModel):
     depth: int = Field(50, ge=1, le=1000)
     pool_size: int = Field(8, ge=1, le=256)
     """Worker threads that run channel searches (shared by every tenant's engine)."""
+    concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
+    """Searches computed at once (embedding + channels); more wait their turn before they
+    start, so a search's channels never compete with a queue of others for the cores."""
     """How many candidates each channel contributes to fusion."""
     adaptive: bool = True
     """Raise the temporal / graph weights when the query names a time or an entity."""

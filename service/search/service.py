@@ -1,11 +1,16 @@
-"""Search: embed the query once, run the channels concurrently, fuse, load the rows."""
+"""Search: embed the query once, run the channels concurrently, fuse, load the rows.
+
+At most ``search.concurrency`` searches embed and rank at once (``IndexRegistry.search_slots``):
+on a 2-core machine eight concurrent searches each running four channels only make every
+one of them slower (and push channels past their budget); queued, they wait their turn and
+their channels then run on free cores. The time spent waiting is ``timings_ms.queued``."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
-from channels.engine import SearchSpec
+from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
 from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
@@ -26,6 +31,30 @@ def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> 
             field="channels",
         )
     timings: dict[str, float] = {}
+    queued = time.perf_counter()
+    with state.indexes.search_slots:
+        timings["queued"] = (time.perf_counter() - queued) * 1000.0
+        outcome = _ranked(state, tenant_id=tenant_id, request=request, names=names, timings=timings)
+    timings.update(outcome.timings_ms)
+    return _response(
+        state,
+        tenant_id=tenant_id,
+        request=request,
+        outcome=outcome,
+        timings=timings,
+        started=started,
+    )
+
+
+def _ranked(
+    state: AppState,
+    *,
+    tenant_id: uuid.UUID,
+    request: SearchRequest,
+    names: list[str],
+    timings: dict[str, float],
+) -> SearchOutcome:
+    """Embed the query (once) and run the channels: the CPU-bound part of a search."""
     vector = None
     if "semantic" in names:
         t0 = time.perf_counter()
@@ -44,8 +73,19 @@ def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> 
         weights=request.weights,
         depth=state.settings.search.depth,
     )
-    outcome = state.indexes.engine(tenant_id).search(spec)
-    timings.update(outcome.timings_ms)
+    return state.indexes.engine(tenant_id).search(spec)
+
+
+def _response(
+    state: AppState,
+    *,
+    tenant_id: uuid.UUID,
+    request: SearchRequest,
+    outcome: SearchOutcome,
+    timings: dict[str, float],
+    started: float,
+) -> SearchResponse:
+    """Load the hits' rows (by primary key) and shape the answer."""
     record_search(state, timings_ms=outcome.timings_ms, missing=outcome.missing)
     with state.sessions() as session:
         rows = MemoryRepository(session).get_many(
