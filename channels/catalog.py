@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from channels.base import KeyArray
+from channels.slots import grown
 
 I32 = npt.NDArray[np.int32]
 SCOPES = ("user_id", "agent_id", "session_id")
@@ -40,18 +41,6 @@ _CACHE_SIZE = 64
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def grown(
-    values: npt.NDArray[Any], size: int, fill: Any = 0, *, minimum: int = 1024
-) -> npt.NDArray[Any]:
-    """``values`` with room for ``size`` rows (capacity doubles; new rows are ``fill``)."""
-    if size <= values.shape[0]:
-        return values
-    shape = (max(size, 2 * values.shape[0], minimum), *values.shape[1:])
-    out = np.full(shape, fill, dtype=values.dtype)
-    out[: values.shape[0]] = values
-    return out
 
 
 class _Posting:

@@ -19,7 +19,7 @@ from collections.abc import Hashable
 import numpy as np
 
 from channels.base import FloatArray
-from channels.catalog import grown
+from channels.slots import grown
 
 BEFORE = 0.4
 AFTER = 0.2

@@ -24,13 +24,14 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Sequence
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from channels.entities import Entity
 from channels.postings import Postings
+from channels.slots import Slots, compact_csr, grown
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -62,19 +63,9 @@ def _from_varints(encoded: bytes | bytearray) -> list[int]:
     return values
 
 
-_A = TypeVar("_A", bound=npt.NDArray[Any])
-
-
-def _grown(values: _A, size: int, fill: float) -> _A:
-    if size <= values.shape[0]:
-        return values
-    grown = np.full(max(size, values.shape[0] + values.shape[0] // 2, 64), fill, values.dtype)
-    grown[: values.shape[0]] = values
-    return cast(_A, grown)
-
-
-class EntityIndex:
+class EntityIndex(Slots):
     def __init__(self) -> None:
+        super().__init__()
         self._hash_sorted = np.zeros(0, dtype=np.int64)
         self._id_sorted = np.zeros(0, dtype=np.int32)
         self._recent: dict[int, int] = {}
@@ -84,17 +75,12 @@ class EntityIndex:
         """Per entity id: offset of its surface in ``_surfaces`` (-1: none kept)."""
         self._surfaces = bytearray()
         """Surfaces, each as a length byte then UTF-8 (cut to 255 bytes)."""
-        self.slot_key = np.zeros(0, dtype=np.int32)
-        self.alive = np.zeros(0, dtype=bool)
-        self.slots = 0
-        self._slot_of_key = np.zeros(0, dtype=np.int32)
         self._forward = bytearray()
         """Entity ids of each slot in extraction order, as LEB128 varints (early, frequent
         entities have small ids: ~2 bytes an id rather than 4)."""
         self._forward_start = array("q", [0])
         self.store = Postings(codes=False)
         self.memories = 0
-        self.dead_slots = 0
 
     def surface(self, entity_id: int) -> str | None:
         """How a memory wrote the entity, if kept (see the module docstring)."""
@@ -131,26 +117,16 @@ class EntityIndex:
                     if ids[n] < 0:  # new (or repeated within this call)
                         ids[n] = recent[h] = self.entities
                         self.entities += 1
-            self._degree = _grown(self._degree, self.entities, 0)
-            self._surface_at = _grown(self._surface_at, self.entities, -1)
+            self._degree = grown(self._degree, self.entities, 0)
+            self._surface_at = grown(self._surface_at, self.entities, -1)
         return ids
 
     # writes
 
     def add(self, key: int, entities: Sequence[Entity]) -> None:
         """Store memory ``key`` (replacing its previous version) with its entities."""
-        if not 0 <= key < 2**31:
-            raise ValueError(f"keys are in [0, 2**31), got {key}")
         self.delete(key)
-        slot = self.slots
-        if slot >= self.alive.shape[0]:
-            self.slot_key = _grown(self.slot_key, slot + 1, -1)
-            self.alive = _grown(self.alive, slot + 1, False)
-        if key >= self._slot_of_key.shape[0]:
-            self._slot_of_key = _grown(self._slot_of_key, key + 1, -1)
-        self.slot_key[slot], self.alive[slot] = key, True
-        self._slot_of_key[key] = slot
-        self.slots += 1
+        slot = self.take_slot(key)
         self.memories += 1
         ids = self._ids([hash(e.key) for e in entities], create=True)
         self.store.extend(ids, slot, [0] * len(ids))
@@ -165,13 +141,10 @@ class EntityIndex:
         self._forward_start.append(len(self._forward))
 
     def delete(self, key: int) -> None:
-        slot = self.slot_of(key)
+        slot = self.release_slot(key)
         if slot < 0:
             return
-        self._slot_of_key[key] = -1
-        self.alive[slot] = False
         self.memories -= 1
-        self.dead_slots += 1
         np.subtract.at(self._degree, self._entities_of_slot(slot), 1)
         if self.dead_slots >= max(COMPACT_MIN_DEAD, self.memories):
             self.compact()
@@ -193,27 +166,15 @@ class EntityIndex:
 
     def compact(self) -> None:
         """Renumber the live slots densely; drop tombstoned postings and forward lists."""
-        alive = self.alive[: self.slots]
-        remap = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
+        alive, remap = self.live_remap()
         self.store.merge(self.entities, self.alive, remap)
-        starts = np.frombuffer(self._forward_start, dtype=np.int64)
-        lengths = np.diff(starts)
-        forward = np.frombuffer(self._forward, dtype=np.uint8)[np.repeat(alive, lengths)]
+        forward, self._forward_start = compact_csr(
+            np.frombuffer(self._forward, dtype=np.uint8), self._forward_start, alive
+        )
         self._forward = bytearray(forward.tobytes())
-        self._forward_start = array("q", [0])
-        self._forward_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
-        live = int(alive.sum())
-        self.slot_key = self.slot_key[: self.slots][alive].copy()
-        self.alive = np.ones(live, dtype=bool)
-        self._slot_of_key[self.slot_key] = np.arange(live, dtype=np.int32)
-        self.slots, self.dead_slots = live, 0
+        self.renumber(alive)
 
     # reads
-
-    def slot_of(self, key: int) -> int:
-        if 0 <= key < self._slot_of_key.shape[0]:
-            return int(self._slot_of_key[key])
-        return -1
 
     def _entities_of_slot(self, slot: int) -> list[int]:
         return _from_varints(
@@ -236,9 +197,7 @@ class EntityIndex:
             self._hash_sorted,
             self._id_sorted,
             self._degree,
-            self.slot_key,
-            self.alive,
-            self._slot_of_key,
+            *self.slot_arrays(),
         )
         size = sum(a.nbytes for a in arrays) + self.store.nbytes()
         size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)

@@ -27,12 +27,13 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from channels.postings import Postings
+from channels.slots import Slots, compact_csr, grown
 
 I32 = npt.NDArray[np.int32]
 U8 = npt.NDArray[np.uint8]
@@ -72,30 +73,15 @@ def _from_varint_gaps(encoded: bytes | bytearray) -> list[int]:
     return values
 
 
-_A = TypeVar("_A", bound=npt.NDArray[Any])
-
-
-def _grown(values: _A, size: int, fill: float) -> _A:
-    if size <= values.shape[0]:
-        return values
-    grown = np.full(max(size, values.shape[0] + values.shape[0] // 2, 64), fill, values.dtype)
-    grown[: values.shape[0]] = values
-    return cast(_A, grown)
-
-
-class InvertedIndex:
+class InvertedIndex(Slots):
     """Term -> (slot, own count, context count) postings over documents with dense keys."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.vocabulary: dict[str, int] = {}
         self._df = np.zeros(0, dtype=np.int32)
         self.terms = 0
-        self.slot_key = np.zeros(0, dtype=np.int32)
         self.slot_length = np.zeros(0, dtype=np.float32)
-        self.alive = np.zeros(0, dtype=bool)
-        self.slots = 0
-        """Slots handed out so far (live and tombstoned)."""
-        self._slot_of_key = np.zeros(0, dtype=np.int32)
         self._forward_start = array("q", [0])
         self._forward = bytearray()
         """Term ids of each slot, ascending, as LEB128 varints of their gaps (~2 bytes an
@@ -106,7 +92,6 @@ class InvertedIndex:
         """(term id, slot) -> exact (own, context) counts of a saturated code."""
         self.documents = 0
         self.total_length = 0.0
-        self.dead_slots = 0
         self.version = 0
         """Bumped by every write, so readers can cache corpus-wide derived values."""
 
@@ -125,17 +110,10 @@ class InvertedIndex:
         if not 0 <= key <= MAX_KEY:
             raise ValueError(f"keys are in [0, 2**31), got {key}")
         self.delete(key)
-        slot = self.slots
-        if slot >= self.alive.shape[0]:
-            self.slot_key = _grown(self.slot_key, slot + 1, -1)
-            self.slot_length = _grown(self.slot_length, slot + 1, 0)
-            self.alive = _grown(self.alive, slot + 1, False)
-        if key >= self._slot_of_key.shape[0]:
-            self._slot_of_key = _grown(self._slot_of_key, key + 1, -1)
+        slot = self.take_slot(key)
+        self.slot_length = grown(self.slot_length, slot + 1, 0)
         stored = np.float32(length)
-        self.slot_key[slot], self.slot_length[slot], self.alive[slot] = key, stored, True
-        self._slot_of_key[key] = slot
-        self.slots += 1
+        self.slot_length[slot] = stored
         self.documents += 1
         self.total_length += float(stored)
         vocabulary = self.vocabulary
@@ -144,7 +122,7 @@ class InvertedIndex:
             if term not in vocabulary:
                 vocabulary[term] = self.terms
                 self.terms += 1
-        self._df = _grown(self._df, self.terms, 0)
+        self._df = grown(self._df, self.terms, 0)
         ids = [vocabulary[t] for t in terms]
         n_own = [own.get(t, 0) for t in terms]
         n_context = [context.get(t, 0) for t in terms]
@@ -167,14 +145,11 @@ class InvertedIndex:
             self.store.merge(self.terms, self.alive)
 
     def delete(self, key: int) -> None:
-        slot = self.slot_of(key)
+        slot = self.release_slot(key)
         if slot < 0:
             return
-        self._slot_of_key[key] = -1
-        self.alive[slot] = False
         self.documents -= 1
         self.total_length -= float(self.slot_length[slot])
-        self.dead_slots += 1
         encoded = self._forward[self._forward_start[slot] : self._forward_start[slot + 1]]
         ids = _from_varint_gaps(encoded)
         np.subtract.at(self._df, ids, 1)
@@ -185,33 +160,21 @@ class InvertedIndex:
 
     def compact(self) -> None:
         """Renumber the live slots densely and rewrite both segments without tombstones."""
-        alive = self.alive[: self.slots]
-        remap = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
+        alive, remap = self.live_remap()
         self.store.merge(self.terms, self.alive, remap)
         self.overflow = {
             (term, int(remap[slot])): counts
             for (term, slot), counts in self.overflow.items()
             if alive[slot]
         }
-        starts = np.frombuffer(self._forward_start, dtype=np.int64)
-        lengths = np.diff(starts)
-        forward = np.frombuffer(self._forward, dtype=np.uint8)[np.repeat(alive, lengths)]
+        forward, self._forward_start = compact_csr(
+            np.frombuffer(self._forward, dtype=np.uint8), self._forward_start, alive
+        )
         self._forward = bytearray(forward.tobytes())
-        self._forward_start = array("q", [0])
-        self._forward_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
-        live = int(alive.sum())
-        self.slot_key = self.slot_key[: self.slots][alive].copy()
         self.slot_length = self.slot_length[: self.slots][alive].copy()
-        self.alive = np.ones(live, dtype=bool)
-        self._slot_of_key[self.slot_key] = np.arange(live, dtype=np.int32)
-        self.slots, self.dead_slots = live, 0
+        self.renumber(alive)
 
     # reads
-
-    def slot_of(self, key: int) -> int:
-        if 0 <= key < self._slot_of_key.shape[0]:
-            return int(self._slot_of_key[key])
-        return -1
 
     def gather(self, term_ids: Sequence[int], context_weight: float) -> tuple[I32, I32, U8, F64]:
         """Live postings of ``term_ids``: (slots, position of the term in ``term_ids``,
@@ -241,13 +204,7 @@ class InvertedIndex:
 
     def nbytes(self) -> int:
         """Bytes held: arrays, both posting segments, the vocabulary's dict and strings."""
-        arrays: tuple[npt.NDArray[Any], ...] = (
-            self.slot_key,
-            self.slot_length,
-            self.alive,
-            self._slot_of_key,
-            self._df,
-        )
+        arrays: tuple[npt.NDArray[Any], ...] = (*self.slot_arrays(), self.slot_length, self._df)
         size = sum(a.nbytes for a in arrays)
         size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)
         size += sys.getsizeof(self.vocabulary) + self.store.nbytes()

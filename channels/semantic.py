@@ -33,8 +33,8 @@ import faiss
 import numpy as np
 
 from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, top_hits
-from channels.catalog import grown
 from channels.context import with_context
+from channels.slots import grown
 
 TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
 # Lower-confidence-bound margins per precision (cosine units): above the largest

@@ -21,10 +21,12 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
+
+from channels.slots import Slots, compact_csr
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -37,16 +39,6 @@ TAIL_MIN = 8192
 TAIL_RATIO = 64
 COMPACT_MIN_DEAD = 4096
 FIELDS = (("start", "d"), ("end", "d"), ("slot", "i"), ("label", "i"), ("ordinal", "B"))
-
-_A = TypeVar("_A", bound=npt.NDArray[Any])
-
-
-def _grown(values: _A, size: int, fill: float) -> _A:
-    if size <= values.shape[0]:
-        return values
-    grown = np.full(max(size, values.shape[0] + values.shape[0] // 2, 64), fill, values.dtype)
-    grown[: values.shape[0]] = values
-    return cast(_A, grown)
 
 
 def word_hashes(words: Sequence[str]) -> U32:
@@ -76,39 +68,25 @@ def _view(segment: dict[str, array[Any]]) -> dict[str, npt.NDArray[Any]]:
     }
 
 
-class IntervalIndex:
+class IntervalIndex(Slots):
     def __init__(self) -> None:
+        super().__init__()
         self.main: dict[str, npt.NDArray[Any]] = _view(_empty())
         self.tail = _empty()
         self.long = _empty()
         self.labels: dict[str, int] = {"occurred_at": 0}
         self.label_names = ["occurred_at"]
-        self.slot_key = np.zeros(0, dtype=np.int32)
-        self.alive = np.zeros(0, dtype=bool)
-        self.slots = 0
-        self._slot_of_key = np.zeros(0, dtype=np.int32)
         self._words = array("I")
         self._words_start = array("q", [0])
         self.memories = 0
-        self.dead_slots = 0
 
     # writes
 
     def add(self, key: int, spans: Sequence[tuple[float, float, str]], words: U32) -> None:
         """Store memory ``key`` (replacing its previous version): its intervals
         (start, end, label) in order, and its distinct word hashes."""
-        if not 0 <= key < 2**31:
-            raise ValueError(f"keys are in [0, 2**31), got {key}")
         self.delete(key)
-        slot = self.slots
-        if slot >= self.alive.shape[0]:
-            self.slot_key = _grown(self.slot_key, slot + 1, -1)
-            self.alive = _grown(self.alive, slot + 1, False)
-        if key >= self._slot_of_key.shape[0]:
-            self._slot_of_key = _grown(self._slot_of_key, key + 1, -1)
-        self.slot_key[slot], self.alive[slot] = key, True
-        self._slot_of_key[key] = slot
-        self.slots += 1
+        slot = self.take_slot(key)
         self.memories += 1
         for ordinal, (start, end, label) in enumerate(spans[:255]):
             label_id = self.labels.get(label)
@@ -146,39 +124,23 @@ class IntervalIndex:
             self.long = {name: array(code, long[name].tobytes()) for name, code in FIELDS}
 
     def delete(self, key: int) -> None:
-        slot = self.slot_of(key)
-        if slot < 0:
+        if self.release_slot(key) < 0:
             return
-        self._slot_of_key[key] = -1
-        self.alive[slot] = False
         self.memories -= 1
-        self.dead_slots += 1
         if self.dead_slots >= max(COMPACT_MIN_DEAD, self.memories):
             self.compact()
 
     def compact(self) -> None:
         """Renumber the live slots densely; drop tombstoned intervals and word lists."""
-        alive = self.alive[: self.slots]
-        remap = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
+        alive, remap = self.live_remap()
         self._merge(remap)
-        starts = np.frombuffer(self._words_start, dtype=np.int64)
-        lengths = np.diff(starts)
-        words = np.frombuffer(self._words, dtype=np.uint32)[np.repeat(alive, lengths)]
+        words, self._words_start = compact_csr(
+            np.frombuffer(self._words, dtype=np.uint32), self._words_start, alive
+        )
         self._words = array("I", words.tobytes())
-        self._words_start = array("q", [0])
-        self._words_start.frombytes(np.cumsum(lengths[alive], dtype=np.int64).tobytes())
-        live = int(alive.sum())
-        self.slot_key = self.slot_key[: self.slots][alive].copy()
-        self.alive = np.ones(live, dtype=bool)
-        self._slot_of_key[self.slot_key] = np.arange(live, dtype=np.int32)
-        self.slots, self.dead_slots = live, 0
+        self.renumber(alive)
 
     # reads
-
-    def slot_of(self, key: int) -> int:
-        if 0 <= key < self._slot_of_key.shape[0]:
-            return int(self._slot_of_key[key])
-        return -1
 
     def near(self, s: float, e: float, reach: float) -> dict[str, npt.NDArray[Any]]:
         """Live intervals that may lie within ``reach`` of ``[s, e)`` (a superset: the
@@ -226,7 +188,7 @@ class IntervalIndex:
         size = sum(v.nbytes for v in self.main.values())
         for segment in (self.tail, self.long):
             size += sum(sys.getsizeof(v) for v in segment.values())
-        size += self.slot_key.nbytes + self.alive.nbytes + self._slot_of_key.nbytes
+        size += sum(a.nbytes for a in self.slot_arrays())
         size += sys.getsizeof(self._words) + sys.getsizeof(self._words_start)
         size += sys.getsizeof(self.labels) + sum(100 + len(k) for k in self.labels)
         return size
