@@ -137,8 +137,10 @@ def turn_vectors(n: int, *, real: int, seed_text: Path | None = None) -> np.ndar
     """Vectors for the first ``n`` memories: MiniLM embeddings of the first ``real`` memory
     texts themselves (cached), and past those, copies of them with small Gaussian noise
     (norm 0.15, cosine ~0.99) so that a million memories keep real embeddings' geometry."""
-    real = min(real, n)
     cache = Path.home() / ".cache" / "mnemonix-bench" / f"turns-{real}.npy"
+    if not cache.exists():
+        real = min(real, n)
+        cache = cache.with_name(f"turns-{real}.npy")
     if cache.exists():
         base = np.load(cache)
     else:

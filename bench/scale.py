@@ -33,11 +33,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import median, percentile  # noqa: E402
+from bench.common import median, percentile, scratch_database  # noqa: E402
 from bench.corpus import contents, turn_vectors, turns  # noqa: E402
 from storage.quantization import encode  # noqa: E402
 
@@ -244,14 +243,18 @@ def run(
     size: int, backend: str, args: argparse.Namespace, vectors: np.ndarray
 ) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="mnx-scale-"))
-    if backend == "sqlite":
-        url = f"sqlite:///{work / 'mnemonix.db'}"
-    else:
-        name = f"mnx_scale_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = f"{PG_BASE}/{name}"
+    with scratch_database(backend, work, PG_BASE + "/") as url:
+        return measure(size, backend, url, work, args, vectors)
+
+
+def measure(
+    size: int,
+    backend: str,
+    url: str,
+    work: Path,
+    args: argparse.Namespace,
+    vectors: np.ndarray,
+) -> dict[str, object]:
     env = {
         "MNEMONIX_DATABASE_URL": url,
         "MNEMONIX_DATA_DIR": str(work / "data"),
@@ -283,9 +286,6 @@ def run(
         out["semantic"] = one_client(base, key, qs, ["semantic"])
         out["kb_per_memory_restart"] = (rss_mb(process.pid) - empty) * 1024 / size
         out["clients"] = {c: concurrent(base, key, c, args.seconds) for c in args.clients}
-    if backend == "postgres":
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return out
 
 

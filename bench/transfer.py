@@ -37,11 +37,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import scratch_database  # noqa: E402
 from bench.ingest_search import PEOPLE, THINGS, WHEN, WHY  # noqa: E402
 from channels.embedder_hash import HashEmbedder  # noqa: E402
 from tests.server import running_server  # noqa: E402
@@ -121,30 +120,6 @@ def export_file(n: int, *, seed: int = 7, end_line: bool = True) -> bytes:
 
 
 @contextmanager
-def database(backend: str, tmp: Path, postgres: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'mnemonix.db'}"
-        return
-    name = f"mnx_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres + "postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres + name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
-@contextmanager
 def _log_on_failure(tmp: Path) -> Iterator[None]:
     try:
         yield
@@ -185,7 +160,7 @@ def one_run(backend: str, body: bytes, n: int, args: argparse.Namespace) -> dict
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as scratch:
         tmp = Path(scratch)
-        with database(backend, tmp, args.postgres) as url, _log_on_failure(tmp):
+        with scratch_database(backend, tmp, args.postgres) as url, _log_on_failure(tmp):
             env = {
                 "MNEMONIX_DATABASE_URL": url,
                 "MNEMONIX_EMBEDDER": "hash",
