@@ -24,7 +24,7 @@ from mnemonix_client import (
     Unauthorized,
     ValidationFailed,
 )
-from sdk.tests.test_client import InProcess
+from sdk.tests.server.inprocess import InProcess
 from tests.helpers import ADMIN_KEY
 
 
