@@ -45,7 +45,11 @@ async def main() -> None:
         assert isinstance(friday, MnemonixSession)
         model = ScriptedModel(
             [
-                [function_call("recall_memories", {"query": "what is the user allergic to?"}, call_id="c1")],
+                [
+                    function_call(
+                        "recall_memories", {"query": "what is the user allergic to?"}, call_id="c1"
+                    )
+                ],
                 [assistant_message("Let's skip the satay: you're allergic to peanuts.")],
             ]
         )
