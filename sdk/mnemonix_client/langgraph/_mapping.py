@@ -142,6 +142,19 @@ def matches_filter(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -
     return not filter or all(_compare(value.get(k), v) for k, v in filter.items())
 
 
+OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+
+
+def check_filter(filter: Mapping[str, Any] | None) -> None:
+    """Refuse an unknown ``$operator`` before anything is read (``ValueError``)."""
+    for expected in (filter or {}).values():
+        if isinstance(expected, Mapping):
+            unknown = [k for k in expected if str(k).startswith("$") and k not in OPERATORS]
+            if unknown:
+                raise ValueError(f"Unsupported operator: {unknown[0]}")
+            check_filter(expected)
+
+
 def _compare(actual: Any, expected: Any) -> bool:
     if isinstance(expected, Mapping):
         if any(str(k).startswith("$") for k in expected):
@@ -163,7 +176,7 @@ def _operator(actual: Any, op: str, operand: Any) -> bool:
         return bool(actual == operand)
     if op == "$ne":
         return bool(actual != operand)
-    if op not in ("$gt", "$gte", "$lt", "$lte"):
+    if op not in OPERATORS:
         raise ValueError(f"Unsupported operator: {op}")
     try:
         a, b = float(actual), float(operand)

@@ -191,6 +191,7 @@ class MnemonixStore(BaseStore):
         return None
 
     def _search(self, op: SearchOp) -> Plan[Result]:
+        m.check_filter(op.filter)
         prefix = tuple(op.namespace_prefix)
         scope, metadata = self.namespaces.prefix_filters(prefix)
         wanted = op.offset + op.limit
