@@ -39,6 +39,11 @@ def store(tenant_clients: tuple[Mnemonix, AsyncMnemonix]) -> MnemonixStore:
     return MnemonixStore(client=sync, async_client=async_)
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 @contextmanager
 def create_vector_store(
     store: MnemonixStore, text_fields: list[str] | None = None
