@@ -1,6 +1,7 @@
-"""The framework adapters against a real server process over loopback: both examples run as
-written (as subprocesses, from a directory laid out like after `make run`), and a second
-tenant's key sees nothing of the first tenant's store items or session turns."""
+"""The framework adapters against a real server process over loopback, with the real MiniLM
+model as `make run` serves it: both examples run as written (as subprocesses, from a
+directory laid out like after `make run`), and a second tenant's key sees nothing of the
+first tenant's store items or session turns."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from mnemonix_client.openai_agents import MnemonixSession
 from tests.helpers import ADMIN_KEY
 from tests.server import running_server
 
+pytestmark = pytest.mark.model
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("loopback")
-    env = {"MNEMONIX_EMBEDDER": "hash", "MNEMONIX_ADMIN_KEY": ADMIN_KEY}
+    env = {"MNEMONIX_EMBEDDER": "minilm", "MNEMONIX_ADMIN_KEY": ADMIN_KEY}
     with running_server(tmp, env) as base:
         yield base, tmp  # tmp/data/default.key, as `make run` leaves it
 
