@@ -56,7 +56,7 @@ class MnemonixStore(BaseStore):
             merges two keyed items into one; ``False`` lets them age like other memories.
 
     Operations in one ``batch`` run in order. ``search`` with a ``query`` is the fused
-    search (its best 100 hits, filtered); without one it walks the namespace's items oldest
+    search (at most its best 100 hits, then filtered); without one it walks the namespace's items oldest
     first. Items written with ``index=False`` are returned by ``get`` and by ``search``
     without a query, never by a query search.
     """
@@ -76,23 +76,36 @@ class MnemonixStore(BaseStore):
         self._owned = client is None and async_client is None
         if self._owned:
             client = Mnemonix(api_key=api_key, base_url=base_url)
-            async_client = AsyncMnemonix(api_key=api_key, base_url=base_url)
+        self._api_key, self._base_url = api_key, base_url
         self._client = client
         self._async_client = async_client
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self.name = name
         self.namespaces = m.NamespaceMap(scope_fields)
         self.fields = list(fields) if fields is not None else None
         self.pinned = pinned
 
     def close(self) -> None:
-        """Close the clients the store built (not ones it was given)."""
+        """Close the sync client the store built (``aclose`` closes both; never a client
+        it was given)."""
         if self._owned and self._client is not None:
             self._client.close()
 
     async def aclose(self) -> None:
         if self._owned and self._async_client is not None:
             await self._async_client.aclose()
+            self._async_client = None
         self.close()
+
+    def _async(self) -> AsyncMnemonix | None:
+        """The async client; a store that builds its own builds one per event loop, since
+        an httpx connection pool cannot outlive the loop it was opened in."""
+        if self._owned:
+            loop = asyncio.get_running_loop()
+            if self._async_client is None or self._async_loop is not loop:
+                self._async_client = AsyncMnemonix(api_key=self._api_key, base_url=self._base_url)
+                self._async_loop = loop
+        return self._async_client
 
     def __enter__(self) -> MnemonixStore:
         return self
@@ -114,9 +127,10 @@ class MnemonixStore(BaseStore):
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         checked = self._checked(ops)
-        if self._async_client is None:
+        client = self._async()
+        if client is None:
             return await asyncio.to_thread(self.batch, checked)
-        return [await arun(self._async_client, self._plan(op)) for op in checked]
+        return [await arun(client, self._plan(op)) for op in checked]
 
     @staticmethod
     def _checked(ops: Iterable[Op]) -> list[Op]:

@@ -84,6 +84,8 @@ def test_a_second_tenant_sees_nothing_through_the_adapters(server: tuple[str, Pa
         other.delete(("ann",), "diet")  # deleting there is a no-op here...
     with MnemonixStore(api_key=first_key, base_url=base) as store:
         assert store.get(("ann",), "diet") is not None  # ...and leaves the first tenant's item
+        for _ in range(2):  # the store's own async client: one per event loop
+            assert asyncio.run(store.aget(("ann",), "diet")) is not None
 
     async def sessions() -> None:
         async with AsyncMnemonix(api_key=first_key, base_url=base) as mx:
