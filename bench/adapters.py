@@ -27,7 +27,18 @@ from mnemonix_client.langgraph import MnemonixStore  # noqa: E402
 from mnemonix_client.openai_agents import MnemonixSession  # noqa: E402
 from tests.server import running_server  # noqa: E402
 
-WORDS = ["peanut", "billing", "violin", "lisbon", "jazz", "offsite", "postgres", "window", "standup", "birthday"]
+WORDS = [
+    "peanut",
+    "billing",
+    "violin",
+    "lisbon",
+    "jazz",
+    "offsite",
+    "postgres",
+    "window",
+    "standup",
+    "birthday",
+]
 
 
 def _text(i: int) -> str:
