@@ -23,7 +23,8 @@ from service.guard import RequestGuard
 from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
 from service.memories.endpoints import router as memories_router
-from service.metrics import install_metrics
+from service.metrics import Metrics, install_metrics
+from service.principals import PrincipalCache
 from service.problems import (
     PROBLEM_RESPONSES,
     describe_fault,
@@ -61,6 +62,8 @@ def build_state(settings: Settings) -> AppState:
         embedder=embedder,
         indexes=indexes,
         access=AccessTracker(sessions),
+        metrics=Metrics(sessions),
+        principals=PrincipalCache(),
     )
 
 

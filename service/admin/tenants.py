@@ -18,7 +18,7 @@ from service.admin.schemas import (
     TenantList,
     TenantRead,
 )
-from service.auth import Admin, PrincipalCache, State
+from service.auth import State
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
@@ -49,7 +49,7 @@ def _key_read(key: ApiKey) -> ApiKeyRead:
 
 
 @router.get("/tenants", response_model=TenantList)
-def list_tenants(_: Admin, state: State) -> TenantList:
+def list_tenants(state: State) -> TenantList:
     with state.sessions() as session:
         rows = AdminRepository(session).tenants_with_counts()
     return TenantList(
@@ -60,7 +60,7 @@ def list_tenants(_: Admin, state: State) -> TenantList:
 
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, response_model=TenantRead)
-def create_tenant(body: TenantCreate, _: Admin, state: State) -> TenantRead:
+def create_tenant(body: TenantCreate, state: State) -> TenantRead:
     with unit_of_work(state.sessions) as session:
         tenants = TenantRepository(session)
         if tenants.by_name(body.name) is not None:
@@ -70,7 +70,7 @@ def create_tenant(body: TenantCreate, _: Admin, state: State) -> TenantRead:
 
 
 @router.get("/tenants/{name}/keys", response_model=ApiKeyList)
-def list_keys(name: str, _: Admin, state: State) -> ApiKeyList:
+def list_keys(name: str, state: State) -> ApiKeyList:
     """The tenant's keys, revoked ones included; never a secret."""
     tenant = tenant_by_name(state, name)
     with state.sessions() as session:
@@ -81,9 +81,7 @@ def list_keys(name: str, _: Admin, state: State) -> ApiKeyList:
 @router.post(
     "/tenants/{name}/keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated
 )
-def create_key(
-    name: str, _: Admin, state: State, body: ApiKeyCreate | None = None
-) -> ApiKeyCreated:
+def create_key(name: str, state: State, body: ApiKeyCreate | None = None) -> ApiKeyCreated:
     """A new key for the tenant. The secret is in this response only; the server keeps its hash."""
     with unit_of_work(state.sessions) as session:
         tenant = TenantRepository(session).by_name(name)
@@ -94,7 +92,7 @@ def create_key(
 
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(key_id: uuid.UUID, _: Admin, state: State) -> Response:
+def revoke_key(key_id: uuid.UUID, state: State) -> Response:
     """Revoke a key (idempotent). It stops working at once in this process, and within the
     auth cache's TTL (5 s) in other API processes."""
     with unit_of_work(state.sessions) as session:
@@ -104,15 +102,12 @@ def revoke_key(key_id: uuid.UUID, _: Admin, state: State) -> Response:
             raise NotFound(f"No API key {key_id}.")
         if key.revoked_at is None:
             keys.revoke(key, utcnow())
-    # the cache is keyed by hash and holds no revocation state: start it afresh
-    old = state.extras.get("principals")
-    if isinstance(old, PrincipalCache):
-        state.extras["principals"] = PrincipalCache(ttl=old.ttl, size=old.size)
+    state.principals.invalidate(key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/reindex", response_model=ReindexRead)
-def reindex(_: Admin, state: State, body: ReindexRequest | None = None) -> ReindexRead:
+def reindex(state: State, body: ReindexRequest | None = None) -> ReindexRead:
     """Rebuild tenants' in-memory indexes from SQL (the source of truth)."""
     started = time.perf_counter()
     if body is not None and body.tenant is not None:

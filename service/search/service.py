@@ -86,7 +86,7 @@ def _response(
     started: float,
 ) -> SearchResponse:
     """Load the hits' rows (by primary key) and shape the answer."""
-    record_search(state, timings_ms=outcome.timings_ms, missing=outcome.missing)
+    record_search(state.metrics, timings_ms=outcome.timings_ms, missing=outcome.missing)
     with state.sessions() as session:
         rows = MemoryRepository(session).get_many(
             tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]
