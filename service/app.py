@@ -31,6 +31,7 @@ from service.problems import (
     document_problems,
     install_problem_handlers,
 )
+from service.ratelimit import RateLimiter
 from service.schemas import Health
 from service.search.endpoints import router as search_router
 from service.settings import Settings
@@ -64,6 +65,7 @@ def build_state(settings: Settings) -> AppState:
         access=AccessTracker(sessions),
         metrics=Metrics(sessions),
         principals=PrincipalCache(),
+        limiter=RateLimiter(),
     )
 
 

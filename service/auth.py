@@ -4,6 +4,11 @@ Both are HTTP bearer tokens; they are declared as two OpenAPI security schemes
 (``TenantKey`` on the memory API, ``AdminKey`` on every ``/v1/admin`` route) so a generated
 client knows which key each operation wants. The admin check is a dependency of the admin
 router as a whole (``service/admin/router.py``), never repeated per route.
+
+A tenant route names the scope it needs through its principal's type (``Reader``,
+``Writer``, ``Deleter``; OpenAPI lists it on the operation's ``TenantKey`` requirement). A
+key's binding (``Principal.binding``) is applied by the memory and search services, which
+take it as a required argument, so no route can forget it.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
-from service.principals import Principal
+from service.principals import Binding, Principal
+from service.ratelimit import Rate
 from service.state import AppState
 from storage.errors import Forbidden, Unauthorized
+from storage.models import ApiKey
 from storage.repositories import ApiKeyRepository, TenantRepository
 from storage.repositories.keys import hash_key
 
@@ -47,11 +54,23 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return token
 
 
-def tenant_principal(
-    state: State,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(tenant_bearer)],
-) -> Principal:
-    raw = _token(credentials)
+def _principal(state: AppState, key: ApiKey, tenant_name: str) -> Principal:
+    default = state.settings.rate_limit
+    rate = Rate.of(key.rate_per_second, key.rate_burst) or Rate.of(
+        default.per_second, default.burst
+    )
+    return Principal(
+        tenant_id=key.tenant_id,
+        tenant_name=tenant_name,
+        key_id=key.id,
+        scopes=frozenset(key.scopes.split()),
+        binding=Binding(user_id=key.user_id, agent_id=key.agent_id),
+        rate=rate,
+    )
+
+
+def authenticate(state: AppState, raw: str) -> Principal:
+    """The key's principal (from the cache, else SQL); ``Unauthorized`` if unknown or revoked."""
     digest = hash_key(raw)
     cached = state.principals.get(digest)
     if cached is not None:
@@ -61,8 +80,23 @@ def tenant_principal(
         tenant = TenantRepository(session).get(key.tenant_id) if key else None
         if key is None or tenant is None:
             raise Unauthorized("Unknown or revoked API key.")
-        principal = Principal(tenant_id=tenant.id, tenant_name=tenant.name, key_id=key.id)
+        principal = _principal(state, key, tenant.name)
     state.principals.put(digest, principal)
+    return principal
+
+
+def tenant_principal(
+    security_scopes: SecurityScopes,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(tenant_bearer)],
+) -> Principal:
+    """Authenticate, spend one token of the key's rate limit (429 when empty), then check
+    that the key holds the route's scopes (403)."""
+    principal = authenticate(state, _token(credentials))
+    state.limiter.check(principal.key_id, principal.rate)
+    missing = [s for s in security_scopes.scopes if s not in principal.scopes]
+    if missing:
+        raise Forbidden(f"This key lacks the {' and '.join(missing)} scope.", missing=missing)
     return principal
 
 
@@ -80,4 +114,9 @@ def require_admin(
         raise Unauthorized("Unknown admin key.")
 
 
-Tenant = Annotated[Principal, Depends(tenant_principal)]
+Reader = Annotated[Principal, Security(tenant_principal, scopes=["read"])]
+"""A tenant key with the ``read`` scope (get, list, history, links, search)."""
+Writer = Annotated[Principal, Security(tenant_principal, scopes=["write"])]
+"""A tenant key with the ``write`` scope (create, batch, patch)."""
+Deleter = Annotated[Principal, Security(tenant_principal, scopes=["delete"])]
+"""A tenant key with the ``delete`` scope."""

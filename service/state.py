@@ -13,6 +13,7 @@ from service.access import AccessTracker
 from service.indexing import IndexRegistry
 from service.metrics import Metrics
 from service.principals import PrincipalCache
+from service.ratelimit import RateLimiter
 from service.settings import Settings
 
 
@@ -28,3 +29,5 @@ class AppState:
     """This app's Prometheus registry and the rolling window of channel timings."""
     principals: PrincipalCache
     """Recently verified tenant keys."""
+    limiter: RateLimiter
+    """Per-key token buckets (in this process)."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from service.access import AccessTracker
 from service.auth import State
+from service.principals import UNBOUND
 from service.schemas import SearchRequest, SearchResponse
 from service.search import service as search_service
 from storage.errors import NotFound
@@ -43,4 +44,4 @@ def search_tenant(name: str, body: SearchRequest, state: State) -> SearchRespons
     if tenant_id is None:
         raise NotFound(f"No tenant named {name!r}.")
     untracked = dataclasses.replace(state, access=_UNTRACKED)
-    return search_service.search(untracked, tenant_id=tenant_id, request=body)
+    return search_service.search(untracked, tenant_id=tenant_id, binding=UNBOUND, request=body)

@@ -12,6 +12,7 @@ from service.admin.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyRead,
+    RateLimit,
     ReindexRead,
     ReindexRequest,
     TenantCreate,
@@ -23,6 +24,7 @@ from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
 from storage.models import ApiKey, Tenant
+from storage.records import KEY_SCOPES
 from storage.repositories import ApiKeyRepository, TenantRepository
 from storage.repositories.admin import AdminRepository
 from storage.types import utcnow
@@ -39,12 +41,21 @@ def tenant_by_name(state: AppState, name: str) -> Tenant:
 
 
 def _key_read(key: ApiKey) -> ApiKeyRead:
+    rate = (
+        RateLimit(per_second=key.rate_per_second, burst=key.rate_burst)
+        if key.rate_per_second is not None
+        else None
+    )
     return ApiKeyRead(
         id=key.id,
         name=key.name,
         prefix=key.prefix,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
+        scopes=[s for s in KEY_SCOPES if s in key.scopes.split()],
+        user_id=key.user_id,
+        agent_id=key.agent_id,
+        rate_limit=rate,
     )
 
 
@@ -82,12 +93,25 @@ def list_keys(name: str, state: State) -> ApiKeyList:
     "/tenants/{name}/keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated
 )
 def create_key(name: str, state: State, body: ApiKeyCreate | None = None) -> ApiKeyCreated:
-    """A new key for the tenant. The secret is in this response only; the server keeps its hash."""
+    """A new key for the tenant. The secret is in this response only; the server keeps its hash.
+
+    ``scopes`` narrow what it may do (default: read, write and delete), ``user_id`` /
+    ``agent_id`` bind it to one scope of memories, ``rate_limit`` sets its own token bucket
+    (default: the server's ``MNEMONIX_RATE_LIMIT__*``, off unless set)."""
+    body = body or ApiKeyCreate()
     with unit_of_work(state.sessions) as session:
         tenant = TenantRepository(session).by_name(name)
         if tenant is None:
             raise NotFound(f"No tenant named {name!r}.")
-        key, raw = ApiKeyRepository(session).create(tenant=tenant, name=body.name if body else "")
+        key, raw = ApiKeyRepository(session).create(
+            tenant=tenant,
+            name=body.name,
+            scopes=body.scopes,
+            user_id=body.user_id,
+            agent_id=body.agent_id,
+            rate_per_second=body.rate_limit.per_second if body.rate_limit else None,
+            rate_burst=body.rate_limit.burst if body.rate_limit else None,
+        )
     return ApiKeyCreated(**_key_read(key).model_dump(), key=raw)
 
 
@@ -103,6 +127,7 @@ def revoke_key(key_id: uuid.UUID, state: State) -> Response:
         if key.revoked_at is None:
             keys.revoke(key, utcnow())
     state.principals.invalidate(key_id)
+    state.limiter.forget(key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
