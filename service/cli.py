@@ -65,6 +65,12 @@ def _scopes(text: str) -> list[str]:
     return scopes
 
 
+def _scope_id(text: str) -> str:
+    if not 1 <= len(text) <= 255 or "\x00" in text:
+        raise argparse.ArgumentTypeError("1 to 255 characters, no NUL")
+    return text
+
+
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     def parse(text: str) -> float:
         value = kind(text)
@@ -226,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(KEY_SCOPES),
         help="comma-separated, of read,write,delete (default: all three)",
     )
-    create.add_argument("--user-id", help="bind the key to this user's memories")
-    create.add_argument("--agent-id", help="bind the key to this agent's memories")
+    create.add_argument("--user-id", type=_scope_id, help="bind the key to this user's memories")
+    create.add_argument("--agent-id", type=_scope_id, help="bind the key to this agent's memories")
     create.add_argument(
         "--rate", type=_positive(float), help="requests per second (default: the server's)"
     )

@@ -209,14 +209,25 @@ def _leaks(text: str, secrets: list[str], *, echoed: str | None) -> list[str]:
     return [s for s in secrets if s in text]
 
 
+def _uncovered(routes: list[BaseRoute]) -> set[tuple[str, str]]:
+    served = set(_routes(routes))
+    admin = {r for r in served if r[1].startswith("/v1/admin/")}
+    assert set(TENANT_ROUTES) <= served, "a row for a route the app no longer serves"
+    return served - set(TENANT_ROUTES) - admin - PUBLIC
+
+
 def test_every_route_is_covered(tmp_path: Path) -> None:
     app = create_app(test_settings("sqlite:///unused.db", tmp_path))  # routes only, not started
-    served = set(_routes(app.routes))
-    admin = {r for r in served if r[1].startswith("/v1/admin/")}
-    unlisted = served - set(TENANT_ROUTES) - admin - PUBLIC
+    unlisted = _uncovered(app.routes)
     assert not unlisted, f"routes without an isolation row (add them to TENANT_ROUTES): {unlisted}"
-    assert set(TENANT_ROUTES) <= served, "a row for a route the app no longer serves"
     assert all(p.startswith("/v1/") for _, p in TENANT_ROUTES)
+
+    # the check itself: a route added to the app (or to an included router) is caught
+    @app.post("/v1/memories/{memory_id}/pin")
+    def pin(memory_id: str) -> None:  # pragma: no cover - never called
+        return None
+
+    assert _uncovered(app.routes) == {("POST", "/v1/memories/{memory_id}/pin")}
 
 
 def test_tenant_routes_leak_nothing(client: TestClient, world: World) -> None:

@@ -43,7 +43,14 @@ def test_keys_create_list_revoke(
     assert main(["keys", "list"]) == 0
     assert "revoked" in capsys.readouterr().out.splitlines()[0]
 
-    for bad in (["--scopes", "admin"], ["--scopes", ""], ["--rate", "0"], ["--burst", "-1"]):
+    for bad in (
+        ["--scopes", "admin"],
+        ["--scopes", ""],
+        ["--rate", "0"],
+        ["--burst", "-1"],
+        ["--user-id", ""],
+        ["--agent-id", "x" * 256],
+    ):
         with pytest.raises(SystemExit):
             main(["keys", "create", "--tenant", "acme", *bad])
     assert main(["keys", "create", "--tenant", "acme", "--burst", "3"]) == 2
