@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.principals import UNBOUND, Binding
+from service.principals import UNBOUND, Binding, Principal, PrincipalCache
 from service.ratelimit import Rate, RateLimited, RateLimiter
 from storage.errors import Forbidden
 
@@ -87,3 +87,19 @@ def test_binding_admits_and_narrows() -> None:
         ann.narrow("bob", None)
     with pytest.raises(Forbidden):
         both.narrow("ann", "planner")
+
+
+def test_key_cache_invalidates_one_key_or_a_tenant() -> None:
+    cache = PrincipalCache()
+    acme, globex = uuid.uuid4(), uuid.uuid4()
+    keys = {
+        "a1": Principal(tenant_id=acme, tenant_name="acme", key_id=uuid.uuid4()),
+        "a2": Principal(tenant_id=acme, tenant_name="acme", key_id=uuid.uuid4()),
+        "g1": Principal(tenant_id=globex, tenant_name="globex", key_id=uuid.uuid4()),
+    }
+    for digest, principal in keys.items():
+        cache.put(digest, principal)
+    cache.invalidate(keys["a1"].key_id)
+    assert cache.get("a1") is None and cache.get("a2") == keys["a2"]
+    cache.invalidate_tenant(acme)
+    assert cache.get("a2") is None and cache.get("g1") == keys["g1"]
