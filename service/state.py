@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +13,7 @@ from channels.embedder import Embedder
 from service.access import AccessTracker
 from service.indexing import IndexRegistry
 from service.settings import Settings
+from storage.types import utcnow
 
 
 @dataclass
@@ -22,3 +25,5 @@ class AppState:
     indexes: IndexRegistry
     access: AccessTracker
     extras: dict[str, object] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utcnow
+    """"Now" for expiry: when a TTL starts and what has expired (tests set a fixed clock)."""

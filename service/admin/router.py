@@ -8,9 +8,11 @@ from service.admin.lifecycle import router as lifecycle_router
 from service.admin.stats import router as stats_router
 from service.admin.tenants import router as tenants_router
 from service.admin.transfer import router as transfer_router
+from service.admin.write_policy import router as write_policy_router
 
 router = APIRouter(prefix="/v1/admin")
 router.include_router(stats_router)
 router.include_router(tenants_router)
 router.include_router(transfer_router)
 router.include_router(lifecycle_router)
+router.include_router(write_policy_router)

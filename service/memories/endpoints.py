@@ -40,7 +40,9 @@ def create_memory(body: MemoryCreate, principal: Tenant, state: State) -> Memory
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=MemoryBatchRead)
 def create_memories(body: MemoryBatchCreate, principal: Tenant, state: State) -> MemoryBatchRead:
     """Store up to 500 memories atomically: all or none. Ids come back in request order."""
-    rows = service.add_memories(state, tenant_id=principal.tenant_id, items=body.memories)
+    rows = service.add_memories(
+        state, tenant_id=principal.tenant_id, items=body.memories, numbered=True
+    )
     return MemoryBatchRead(ids=[r.id for r in rows], memories=[MemoryRead.of(r) for r in rows])
 
 
