@@ -15,7 +15,7 @@ from lifecycle.decay import TIER_BITS
 from service.admin.schemas import ImportRead
 from service.admin.transfer_format import MemoryExport, end_line, export_line
 from service.privacy.policy import WritePolicy, load_policy
-from service.privacy.screen import screen
+from service.privacy.screen import SecretRejected, screen
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
@@ -66,9 +66,10 @@ def _columns(
     """The ``memory`` row of an import line (column names; ``tenant_id`` set later), its
     content and metadata screened by the tenant's write policy. The embedding is kept when
     it is the server's model and dimension and nothing was redacted, else left to embed."""
-    screened = screen(
-        policy, content=item.content, metadata=item.metadata, where=f"line {number}: "
-    )
+    try:
+        screened = screen(policy, content=item.content, metadata=item.metadata)
+    except SecretRejected as exc:
+        raise SecretRejected(f"Line {number}: {exc.detail}", line=number, **exc.extra) from None
     row: dict[str, Any] = {
         "id": item.id,
         "user_id": item.user_id,
@@ -150,7 +151,9 @@ def import_memories(
     create_tenant: bool = False,
 ) -> ImportRead:
     """All or nothing: one transaction. An id already stored is a ``Conflict`` naming its
-    line, or skipped with ``on_conflict="skip"`` (so re-running an import is safe)."""
+    line, or skipped with ``on_conflict="skip"`` (so re-running an import is safe). A line
+    already expired is skipped; content and metadata pass the tenant's write policy
+    (``SecretRejected`` names the line under ``reject``)."""
     with state.sessions() as session:
         existing = TransferRepository(session).existing_ids([item.id for _, item in items])
     if existing and on_conflict == "error":

@@ -47,8 +47,8 @@ class TagTtl(_Policy):
     key: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
     value: (
         Annotated[StrictStr, Field(max_length=1000, pattern=r"^[^\x00]*$")]
-        | StrictInt
-        | (StrictBool)
+        | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+        | StrictBool
     )
     ttl_seconds: TtlSeconds
 

@@ -5,6 +5,8 @@ come from the tenant's write policy. The server's clock is set by the test (``st
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -228,3 +230,47 @@ def test_default_ttls_from_the_write_policy(
     assert expiry(user_id="ann", metadata={"kind": "scratch"}).startswith(after(30))  # tag wins
     assert expiry(user_id="ann", metadata={"kind": "keep"}).startswith(after(86400))
     assert expiry(user_id="ann", ttl_seconds=5).startswith(after(5))  # the write's own wins
+
+
+def test_import_keeps_expiry_and_skips_what_has_expired(
+    client: TestClient, headers: dict[str, str], set_clock: Callable[[datetime], None]
+) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    set_clock(t0)
+    stamp = "2024-01-01T00:00:00Z"
+
+    def line(content: str, expires: datetime | None) -> str:
+        return json.dumps(
+            {
+                "id": str(uuid.uuid4()),
+                "content": content,
+                "occurred_at": stamp,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "expires_at": None if expires is None else expires.isoformat(),
+            }
+        )
+
+    lines = [
+        line("kept for an hour", t0 + timedelta(hours=1)),
+        line("already gone", t0),
+        line("kept for good", None),
+    ]
+    body = "\n".join([*lines, json.dumps({"type": "end", "count": 3})]) + "\n"
+    result = client.post(
+        "/v1/admin/tenants/acme/import",
+        content=body.encode(),
+        headers={**ADMIN, "content-type": "application/x-ndjson"},
+    )
+    assert result.status_code in (200, 201) and result.json() == {"imported": 2, "skipped": 1}
+    export = client.get("/v1/admin/tenants/acme/export", headers=ADMIN).text
+    exported = {
+        item["content"]: item["expires_at"]
+        for item in map(json.loads, export.splitlines())
+        if "content" in item
+    }
+    assert set(exported) == {"kept for an hour", "kept for good"}
+    assert exported["kept for good"] is None
+    assert exported["kept for an hour"].startswith(
+        (t0 + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    )

@@ -212,6 +212,17 @@ def test_reject_names_kind_and_offset_never_the_value(
     patch = client.patch(f"/v1/memories/{stored['id']}", json={"content": content}, headers=headers)
     assert patch.status_code == 422 and value not in patch.text
     assert client.get(f"/v1/memories/{stored['id']}", headers=headers).json()["content"] == "plain"
+    stamp = "2024-01-01T00:00:00Z"
+    item = {"id": str(uuid.uuid4()), "content": content, "occurred_at": stamp}
+    item |= {"created_at": stamp, "updated_at": stamp}
+    body = json.dumps(item) + "\n" + json.dumps({"type": "end", "count": 1}) + "\n"
+    imported = client.post(
+        "/v1/admin/tenants/acme/import",
+        content=body.encode(),
+        headers={**ADMIN, "content-type": "application/x-ndjson"},
+    )
+    assert imported.status_code == 422 and imported.json()["line"] == 1
+    assert imported.json()["kind"] == kind and value not in imported.text
 
 
 def test_allow_stores_as_sent_and_pii_is_opt_in(
