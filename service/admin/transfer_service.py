@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from lifecycle.decay import TIER_BITS
 from service.admin.schemas import ImportRead
 from service.admin.transfer_format import MemoryExport, end_line, export_line
+from service.metrics import record_secrets
 from service.privacy.policy import WritePolicy, load_policy
 from service.privacy.screen import SecretRejected, screen
 from service.state import AppState
@@ -69,7 +70,9 @@ def _columns(
     try:
         screened = screen(policy, content=item.content, metadata=item.metadata)
     except SecretRejected as exc:
+        record_secrets(state, [str(exc.extra["kind"])], action="rejected")
         raise SecretRejected(f"Line {number}: {exc.detail}", line=number, **exc.extra) from None
+    record_secrets(state, screened.kinds, action="redacted")
     row: dict[str, Any] = {
         "id": item.id,
         "user_id": item.user_id,

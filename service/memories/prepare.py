@@ -23,6 +23,8 @@ class Prepared:
     content: str
     metadata: dict[str, Any]
     expires_at: datetime | None
+    redacted: tuple[str, ...] = ()
+    """The kinds redacted (never a value)."""
 
 
 def write_policy(state: AppState, tenant_id: uuid.UUID) -> WritePolicy:
@@ -61,4 +63,4 @@ def prepare_create(
             agent_id=item.agent_id,
             session_id=item.session_id,
         )
-    return Prepared(screened.content, screened.metadata, expires_at)
+    return Prepared(screened.content, screened.metadata, expires_at, tuple(screened.kinds))

@@ -14,7 +14,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import dissolve
 from service.memories.prepare import expiry, is_expired, prepare_create, write_policy
-from service.privacy.screen import screen
+from service.metrics import record_secrets
+from service.privacy.screen import SecretRejected, screen
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
@@ -47,10 +48,15 @@ def add_memories(
     nothing is stored if anything fails. ``numbered``: a rejection names ``memories.<i>.``."""
     policy = write_policy(state, tenant_id)
     clock = state.clock()
-    prepared = [
-        prepare_create(policy, item, now=clock, where=f"memories.{i}." if numbered else "")
-        for i, item in enumerate(items)
-    ]
+    try:
+        prepared = [
+            prepare_create(policy, item, now=clock, where=f"memories.{i}." if numbered else "")
+            for i, item in enumerate(items)
+        ]
+    except SecretRejected as exc:
+        record_secrets(state, [str(exc.extra["kind"])], action="rejected")
+        raise
+    record_secrets(state, [k for p in prepared for k in p.redacted], action="redacted")
     codes = _embed(state, [p.content for p in prepared])
     now = utcnow()
     model, dimension = state.embedder.model_name, state.embedder.dimension
@@ -119,11 +125,16 @@ def update_memory(
             expires_at=patch.expires_at, ttl_seconds=patch.ttl_seconds, now=clock, where=""
         )
     if "content" in fields or "metadata" in fields:
-        screened = screen(
-            write_policy(state, tenant_id),
-            content=fields.get("content"),
-            metadata=fields.get("metadata"),
-        )
+        try:
+            screened = screen(
+                write_policy(state, tenant_id),
+                content=fields.get("content"),
+                metadata=fields.get("metadata"),
+            )
+        except SecretRejected as exc:
+            record_secrets(state, [str(exc.extra["kind"])], action="rejected")
+            raise
+        record_secrets(state, screened.kinds, action="redacted")
         if "content" in fields:
             fields["content"] = screened.content
         if "metadata" in fields:

@@ -123,6 +123,7 @@ def test_the_lifecycle_erases_expired_memories_leaving_a_tombstone(
     assert dry["expired"] == 1
     run = client.post("/v1/admin/lifecycle/runs", json={}, headers=ADMIN).json()
     assert run["status"] == "completed" and run["expired"] == 1
+    assert "mnemonix_lifecycle_memories_expired_total 1.0" in client.get("/metrics").text
 
     engine = create_engine(client.database_url)  # type: ignore[attr-defined]
     with engine.connect() as connection:

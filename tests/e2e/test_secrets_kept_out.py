@@ -223,6 +223,8 @@ def test_reject_names_kind_and_offset_never_the_value(
     )
     assert imported.status_code == 422 and imported.json()["line"] == 1
     assert imported.json()["kind"] == kind and value not in imported.text
+    metrics = client.get("/metrics").text
+    assert 'mnemonix_secrets_found_total{action="rejected",kind="aws-key"} 3.0' in metrics
 
 
 def test_allow_stores_as_sent_and_pii_is_opt_in(
@@ -247,3 +249,6 @@ def test_allow_stores_as_sent_and_pii_is_opt_in(
     assert client.post("/v1/memories", json={"content": content}, headers=headers).json()[
         "content"
     ] == ("my AWS key id is [REDACTED:aws-key], mail [REDACTED:email]")
+    metrics = client.get("/metrics").text
+    assert 'mnemonix_secrets_found_total{action="redacted",kind="email"} 1.0' in metrics
+    assert 'mnemonix_secrets_found_total{action="redacted",kind="aws-key"} 2.0' in metrics
