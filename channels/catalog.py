@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from channels.base import KeyArray
+from channels.expiry import Expired, expired_at
 from channels.slots import grown
 
 I32 = npt.NDArray[np.int32]
@@ -92,6 +93,7 @@ class Catalog:
         self._versions = np.zeros(0, dtype=np.int32)
         self._expires = np.zeros(0, dtype=np.float64)
         self._expiring = 0
+        self._expired: Expired | None = None
         self._postings: dict[tuple[str, str], _Posting] = {}
         self._version = 0
         self._cache: dict[tuple[Any, ...], tuple[int, KeyArray | None]] = {}
@@ -237,16 +239,24 @@ class Catalog:
         must still drop from its results (over-fetching by as many)."""
         if not self._expiring:
             return allowed, frozenset()
-        expires = self._expires[: self._size]
-        expired = np.flatnonzero((expires > 0) & (expires <= now) & self._alive[: self._size])
-        if not expired.size:
+        state = self._expired_at(now)
+        if not state.keys.size:
             return allowed, frozenset()
         if allowed is not None:
-            return np.setdiff1d(allowed, expired, assume_unique=True), frozenset()
-        if expired.size <= OVERFETCH_MAX:
-            return None, frozenset(expired.tolist())
-        live = np.flatnonzero(self._alive[: self._size]).astype(np.int64)
-        return np.setdiff1d(live, expired, assume_unique=True), frozenset()
+            return allowed[~state.dead[allowed]], frozenset()
+        if state.keys.size <= OVERFETCH_MAX:
+            return None, frozenset(state.keys.tolist())
+        if state.live is None:
+            state.live = np.flatnonzero(self._alive[: state.dead.shape[0]] & ~state.dead)
+        return state.live.astype(np.int64, copy=False), frozenset()
+
+    def _expired_at(self, now: float) -> Expired:
+        found = self._expired
+        if found is None or not found.holds(self._version, now):
+            size = self._size
+            found = expired_at(self._expires[:size], self._alive[:size], now, self._version)
+            self._expired = found  # one assignment: concurrent searches see old or new whole
+        return found
 
     def _uncount(self, key: int) -> None:
         self._expiring -= bool(self._expires[key] > 0)

@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from channels.catalog import OVERFETCH_MAX
@@ -77,3 +78,24 @@ def test_nothing_expiring_costs_nothing() -> None:
         assert engine.catalog.unexpired(None, T) == (None, frozenset())
         engine.remove([entry.id])
         assert engine.catalog._expiring == 0
+
+
+def test_the_expired_set_is_reused_until_the_next_expiry_or_a_change() -> None:
+    with ThreadPoolExecutor(1) as pool:
+        engine = _engine(pool)
+        entries = [
+            IndexEntry(id=uuid.uuid4(), content="kettle", occurred_at=NOW, expires=T + i)
+            for i in (1, 2, 3)
+        ]
+        engine.upsert(entries)
+        catalog = engine.catalog
+        assert catalog.unexpired(None, T + 1.5)[1] == frozenset({0})
+        cached = catalog._expired
+        assert catalog.unexpired(None, T + 1.9)[1] == frozenset({0})
+        assert catalog._expired is cached  # no expiry passed meanwhile: reused
+        assert catalog.unexpired(None, T + 2)[1] == frozenset({0, 1})  # the next one passed
+        assert catalog.unexpired(None, T)[1] == frozenset()  # a clock set back is honoured
+        engine.remove([entries[0].id])
+        assert catalog.unexpired(None, T + 2.5)[1] == frozenset({1})  # a change recomputes
+        scope = np.array([1, 2], dtype=np.int64)
+        assert catalog.unexpired(scope, T + 2.5)[0].tolist() == [2]
