@@ -20,6 +20,12 @@ Layout (compact, one array per column, ready to be saved and mapped as it is):
 A scope that holds every live memory of the tenant answers ``None`` ("no filter"), so the
 common case (one user per tenant) costs nothing per query. Other scopes are cached per
 catalog version.
+
+Expiry: a ``float64`` column of seconds since the epoch (0 = never) and a count of live
+keys that have one; with none (the common case) a search pays nothing. Otherwise the keys
+expired at the search's ``now`` are found by one vectorised comparison and either removed
+from the scope (``unexpired``) or, when the scope is the whole tenant and few have
+expired, left for the engine to over-fetch past and drop (so "no filter" stays cheap).
 """
 
 from __future__ import annotations
@@ -34,12 +40,15 @@ import numpy as np
 import numpy.typing as npt
 
 from channels.base import KeyArray
+from channels.expiry import Expired, expired_at
 from channels.hashids import HashIds, stable_hash_bytes
 from channels.slots import grown
 
 I32 = npt.NDArray[np.int32]
 SCOPES = ("user_id", "agent_id", "session_id")
 _CACHE_SIZE = 64
+OVERFETCH_MAX = 256
+"""Up to this many expired keys are skipped by over-fetching; more become a key filter."""
 
 
 def _hash(memory_id: uuid.UUID) -> int:
@@ -91,6 +100,9 @@ class Catalog:
         self._alive = np.zeros(0, dtype=bool)
         self._generation = np.zeros(0, dtype=np.int32)
         self._versions = np.zeros(0, dtype=np.int32)
+        self._expires = np.zeros(0, dtype=np.float64)
+        self._expiring = 0
+        self._expired: Expired | None = None
         self._postings: dict[tuple[str, str], _Posting] = {}
         self._version = 0
         self._cache: dict[tuple[Any, ...], tuple[int, KeyArray | None]] = {}
@@ -131,6 +143,7 @@ class Catalog:
         metadata: Mapping[str, Any],
         *,
         version: int = 0,
+        expires: float = 0.0,
     ) -> int:
         """The key of ``memory_id`` (a new one if unseen), with its scope recorded."""
         key = self.key(memory_id)
@@ -146,6 +159,8 @@ class Catalog:
                 self._key_of.add(hashed, key)
         elif self._alive[key]:
             self._uncount(key)
+        self._expires[key] = expires
+        self._expiring += expires > 0
         self._generation[key] += 1
         self._versions[key] = version
         generation = int(self._generation[key])
@@ -239,7 +254,34 @@ class Catalog:
             found = self._postings[(field, value)] = _Posting()
         return found
 
+    def unexpired(
+        self, allowed: KeyArray | None, now: float
+    ) -> tuple[KeyArray | None, frozenset[int]]:
+        """``allowed`` without the keys expired at ``now``, and the expired keys the caller
+        must still drop from its results (over-fetching by as many)."""
+        if not self._expiring:
+            return allowed, frozenset()
+        state = self._expired_at(now)
+        if not state.keys.size:
+            return allowed, frozenset()
+        if allowed is not None:
+            return allowed[~state.dead[allowed]], frozenset()
+        if state.keys.size <= OVERFETCH_MAX:
+            return None, frozenset(state.keys.tolist())
+        if state.live is None:
+            state.live = np.flatnonzero(self._alive[: state.dead.shape[0]] & ~state.dead)
+        return state.live.astype(np.int64, copy=False), frozenset()
+
+    def _expired_at(self, now: float) -> Expired:
+        found = self._expired
+        if found is None or not found.holds(self._version, now):
+            size = self._size
+            found = expired_at(self._expires[:size], self._alive[:size], now, self._version)
+            self._expired = found  # one assignment: concurrent searches see old or new whole
+        return found
+
     def _uncount(self, key: int) -> None:
+        self._expiring -= bool(self._expires[key] > 0)
         for name in SCOPES:
             code = int(self._columns[name][key])
             counts = self._counts[name]
@@ -252,12 +294,13 @@ class Catalog:
         self._alive = grown(self._alive, size, False)
         self._generation = grown(self._generation, size)
         self._versions = grown(self._versions, size)
+        self._expires = grown(self._expires, size)
         for name in SCOPES:
             self._columns[name] = grown(self._columns[name], size)
 
     def nbytes(self) -> int:
         """Bytes of the arrays."""
-        arrays = [self._ids, self._alive, self._generation, self._versions]
+        arrays = [self._ids, self._alive, self._generation, self._versions, self._expires]
         arrays += list(self._key_of.arrays())
         arrays += list(self._columns.values())
         arrays += [p.pairs for p in self._postings.values()]

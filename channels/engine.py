@@ -43,6 +43,8 @@ class IndexEntry:
     """Needed to decode a ``Code`` vector."""
     version: int = 0
     """The row's version: the engine never replaces a newer indexed version by an older one."""
+    expires: float = 0.0
+    """Expiry in seconds since the epoch; 0.0: never. Searches at or after it skip the entry."""
 
     def decoded(self) -> FloatArray | None:
         if isinstance(self.vector, Code):
@@ -64,6 +66,8 @@ class SearchSpec:
     weights: Mapping[str, float] | None = None
     depth: int = 50
     """How many hits each channel contributes to fusion."""
+    now: float | None = None
+    """Seconds since the epoch that expiry is judged at (default: the wall clock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +227,9 @@ class RetrievalEngine:
             "agent_id": entry.agent_id,
             "session_id": entry.session_id,
         }
-        key = self.catalog.assign(entry.id, scope, entry.metadata, version=entry.version)
+        key = self.catalog.assign(
+            entry.id, scope, entry.metadata, version=entry.version, expires=entry.expires
+        )
         if self._held is not None:
             self._held[entry.id] = entry
         self._conversations.place(
@@ -322,10 +328,12 @@ class RetrievalEngine:
             session_id=spec.session_id,
             metadata=spec.metadata,
         )
+        now = time.time() if spec.now is None else spec.now
+        allowed, expired = self.catalog.unexpired(allowed, now)
         query = Query(
             text=spec.text,
             reference_time=spec.reference_time,
-            limit=max(spec.depth, spec.limit),
+            limit=max(spec.depth, spec.limit) + len(expired),
             vector=spec.vector,
             allowed=allowed,
         )
@@ -344,7 +352,10 @@ class RetrievalEngine:
             if error is not None:
                 missing[name] = f"failed: {type(error).__name__}"
                 continue
-            rankings[name], timings[name] = future.result()
+            hits, timings[name] = future.result()
+            if len(expired):  # over-fetched by len(expired): the top depth are left
+                hits = [h for h in hits if h.key not in expired]
+            rankings[name] = hits[: query.limit - len(expired)]
         fused = fuse(
             rankings,
             weights={n: w for n, w in weights.items() if n in rankings},

@@ -28,6 +28,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from lifecycle.expiry import erase_expired
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
@@ -167,6 +168,10 @@ def _locked_run(
         if config.tenant is not None and not policies:
             raise ValueError(f"no tenant named {config.tenant!r}")
         tenants = list(policies)
+        # expired memories go first: nothing below should decay or merge them
+        extra["expired"] = erase_expired(
+            sessions, tenants, now=config.now, dry_run=config.dry_run, batch=config.batch_size
+        )
         decay_policies = {tid: p.decay for tid, (_, p) in policies.items()}
         segments: list[tuple[Key | None, Key | None]] = (
             [(resume, None), (None, resume)] if resume else [(None, None)]

@@ -46,7 +46,11 @@ class MergeReport:
 
 
 def _active(session: Session, tenant_id: uuid.UUID, include_pinned: bool) -> list[Memory]:
-    stmt = select(Memory).where(Memory.tenant_id == tenant_id, Memory.superseded_by.is_(None))
+    stmt = select(Memory).where(
+        Memory.tenant_id == tenant_id,
+        Memory.superseded_by.is_(None),
+        Memory.expires_at.is_(None),  # a memory due to expire is never merged into a lasting one
+    )
     if not include_pinned:
         stmt = stmt.where(Memory.pinned.is_(False))
     stmt = stmt.order_by(Memory.user_id, Memory.agent_id, Memory.created_at, Memory.id)

@@ -82,6 +82,14 @@ class IndexedRow(Protocol):
     @property
     def embedding_dim(self) -> int: ...
 
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def expiry_seconds(expires_at: datetime | None) -> float:
+    """The engine's expiry column: seconds since the epoch, 0.0 for never."""
+    return 0.0 if expires_at is None else expires_at.timestamp()
+
 
 def entry_from_row(row: IndexedRow) -> IndexEntry:
     """The row as the engine indexes it: the embedding kept as a code at the search index's
@@ -105,6 +113,7 @@ def entry_from_row(row: IndexedRow) -> IndexEntry:
         tier=row.tier,
         dimension=row.embedding_dim,
         version=row.version,
+        expires=expiry_seconds(row.expires_at),
     )
 
 
@@ -119,6 +128,7 @@ def placement(row: Any) -> IndexEntry:
         session_id=row.session_id,
         metadata=row.meta or {},
         version=row.version,
+        expires=expiry_seconds(row.expires_at),
     )
 
 

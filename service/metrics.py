@@ -127,6 +127,17 @@ class Metrics:
             ["from_tier", "to_tier"],
             registry=self.registry,
         )
+        self.lifecycle_expired = Counter(
+            "mnemonix_lifecycle_memories_expired_total",
+            "Expired memories a lifecycle run erased.",
+            registry=self.registry,
+        )
+        self.secrets = Counter(
+            "mnemonix_secrets_found_total",
+            "Credentials (and PII) found in writes, by kind and what the policy did.",
+            ["kind", "action"],
+            registry=self.registry,
+        )
         if sessions is not None:
             self.registry.register(_MemoryCollector(sessions))
 
@@ -155,6 +166,14 @@ def record_lifecycle_run(metrics: Metrics, report: Mapping[str, Any]) -> None:
         source, _, dest = str(move).partition("->")
         if dest and int(n) > 0:
             metrics.lifecycle_moves.labels(from_tier=source, to_tier=dest).inc(int(n))
+    if int(report.get("expired", 0) or 0) > 0:
+        metrics.lifecycle_expired.inc(int(report["expired"]))
+
+
+def record_secrets(metrics: Metrics, kinds: Iterable[str], *, action: str) -> None:
+    """Count the kinds found in one write (``redacted`` or ``rejected``); never a value."""
+    for kind in kinds:
+        metrics.secrets.labels(kind=kind, action=action).inc()
 
 
 class _TimingMiddleware:

@@ -28,6 +28,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid_input": (422, "Invalid input"),
     "validation_failed": (422, "Validation failed"),
     "truncated_export": (422, "Truncated export"),
+    "secret_rejected": (422, "Secret rejected"),
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "Forbidden"),
     "not_found": (404, "Not found"),

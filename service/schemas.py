@@ -13,12 +13,15 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic.config import JsonDict
 
 from channels.registry import CHANNEL_NAMES
+from service.privacy.policy import TtlSeconds
 from service.validation import (
     NOT_BLANK,
     NOT_BLANK_RE,
@@ -59,6 +62,17 @@ class Strict(BaseModel):
 
 
 Importance = Annotated[Number, Field(ge=0.0, le=1.0)]
+EXPIRES_AT = (
+    "When the memory expires (RFC 3339, in the future): from then on it is gone for every "
+    "read, and the lifecycle erases it. Not with `ttl_seconds`."
+)
+TTL_SECONDS = "Expire this many seconds after the write (instead of `expires_at`)."
+
+
+def _one_expiry(model: Any) -> Any:
+    if model.expires_at is not None and model.ttl_seconds is not None:
+        raise ValueError("expires_at and ttl_seconds are mutually exclusive: send one")
+    return model
 
 
 class MemoryCreate(Strict):
@@ -70,6 +84,10 @@ class MemoryCreate(Strict):
     occurred_at: Timestamp | None = None
     importance: Importance = 0.5
     pinned: StrictBool = False
+    expires_at: Timestamp | None = Field(None, description=EXPIRES_AT)
+    ttl_seconds: TtlSeconds | None = Field(None, description=TTL_SECONDS)
+
+    _check_expiry = model_validator(mode="after")(_one_expiry)
 
 
 class MemoryBatchCreate(Strict):
@@ -88,6 +106,11 @@ def _omit_not_null(schema: JsonDict) -> None:
             only = kept[0] if len(kept) == 1 else None
             prop.update(only if isinstance(only, dict) else {"anyOf": kept})
         prop.pop("default", None)
+    # expires_at alone may be null: it clears the expiry
+    properties["expires_at"] = {
+        "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+        "description": "A new expiry (RFC 3339, in the future), or null: never expires.",
+    }
 
 
 class MemoryUpdate(Strict):
@@ -100,6 +123,8 @@ class MemoryUpdate(Strict):
     occurred_at: Timestamp | None = None
     importance: Importance | None = None
     pinned: StrictBool | None = None
+    expires_at: Timestamp | None = None
+    ttl_seconds: TtlSeconds | None = Field(None, description=TTL_SECONDS)
     version: Annotated[StrictInt, Field(ge=1)] | None = Field(
         None,
         description="Expected current version (optimistic concurrency); 409 if it moved on.",
@@ -107,11 +132,13 @@ class MemoryUpdate(Strict):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _not_null(cls, value: Any) -> Any:
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
         # defaults are not validated, so only a null the client sent lands here
-        if value is None:
+        if value is None and info.field_name != "expires_at":
             raise ValueError("may be omitted but not set to null")
         return value
+
+    _check_expiry = model_validator(mode="after")(_one_expiry)
 
 
 class MemoryRead(BaseModel):
@@ -133,6 +160,8 @@ class MemoryRead(BaseModel):
     version: int
     superseded_by: uuid.UUID | None = None
     """Set when the lifecycle consolidated this memory into another (which search returns)."""
+    expires_at: datetime | None = None
+    """When it expires (then it leaves every read and the lifecycle erases it); null: never."""
 
     @classmethod
     def of(cls, row: Memory) -> MemoryRead:
@@ -159,6 +188,7 @@ def memory_fields(row: Memory) -> dict[str, Any]:
         "tier": row.tier,
         "version": row.version,
         "superseded_by": row.superseded_by,
+        "expires_at": row.expires_at,
     }
 
 

@@ -3,7 +3,9 @@ module globals, never filled lazily)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +17,7 @@ from service.metrics import Metrics
 from service.principals import PrincipalCache
 from service.ratelimit import RateLimiter
 from service.settings import Settings
+from storage.types import utcnow
 
 
 @dataclass
@@ -31,3 +34,5 @@ class AppState:
     """Recently verified tenant keys."""
     limiter: RateLimiter
     """Per-key token buckets (in this process)."""
+    clock: Callable[[], datetime] = utcnow
+    """"Now" for expiry: when a TTL starts and what has expired (tests set a fixed clock)."""

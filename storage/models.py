@@ -46,6 +46,8 @@ class Tenant(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     policy: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    write_policy: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    """Default TTLs, secrets and PII handling at write time (``service/privacy/policy.py``)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -77,6 +79,7 @@ class Memory(Base):
         Index("ix_memory_tenant_occurred", "tenant_id", "occurred_at"),
         Index("ix_memory_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_memory_tenant_hash", "tenant_id", "content_hash"),
+        Index("ix_memory_tenant_expires", "tenant_id", "expires_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -108,6 +111,8 @@ class Memory(Base):
     # consolidation: a source merged into a consolidated memory points at it; it stays readable
     # by id and through history, and is served in search by the consolidated memory.
     superseded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None, index=True)
+    # expiry: from this instant the memory is gone for every read; the lifecycle erases it
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     __mapper_args__ = {"version_id_col": version}
 

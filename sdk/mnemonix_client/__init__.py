@@ -1,5 +1,6 @@
 """Python client for the Mnemonix agent memory service."""
 
+from mnemonix_client._base import NEVER
 from mnemonix_client.admin import Admin, AsyncAdmin
 from mnemonix_client.admin_models import (
     ApiKey,
@@ -10,6 +11,7 @@ from mnemonix_client.admin_models import (
     ReindexResult,
     Stats,
     Tenant,
+    WritePolicy,
 )
 from mnemonix_client.async_client import AsyncMnemonix
 from mnemonix_client.client import Mnemonix
@@ -69,4 +71,6 @@ __all__ = [
     "TruncatedImport",
     "Unauthorized",
     "ValidationFailed",
+    "WritePolicy",
+    "NEVER",
 ]

@@ -22,7 +22,20 @@ RETRY_STATUSES = frozenset({429, 503})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
+class _Never:
+    """``expires_at=NEVER`` in an update clears a memory's expiry (sent as JSON null; a
+    plain ``None`` means "not sent")."""
+
+    def __repr__(self) -> str:
+        return "NEVER"
+
+
+NEVER: Any = _Never()
+
+
 def _clean(value: Any) -> Any:
+    if value is NEVER:
+        return None
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from mnemonix_client.admin_models import (
     ReindexResult,
     Stats,
     Tenant,
+    WritePolicy,
 )
 
 if TYPE_CHECKING:
@@ -153,6 +154,17 @@ class Admin:
     def get_run(self, run_id: uuid.UUID | str) -> LifecycleRun:
         return LifecycleRun.model_validate(self._client.request("GET", f"{RUNS}/{run_id}"))
 
+    def get_write_policy(self, tenant: str) -> WritePolicy:
+        """The tenant's effective write policy (default TTLs, secrets and PII handling)."""
+        path = f"{tenant_path(tenant)}/write-policy"
+        return WritePolicy.model_validate(self._client.request("GET", path))
+
+    def set_write_policy(self, tenant: str, policy: WritePolicy | Mapping[str, Any]) -> WritePolicy:
+        """Replace the tenant's write policy (omitted keys take their defaults)."""
+        body = policy.model_dump() if isinstance(policy, WritePolicy) else dict(policy)
+        path = f"{tenant_path(tenant)}/write-policy"
+        return WritePolicy.model_validate(self._client.request("PUT", path, json=body))
+
 
 class AsyncAdmin:
     """The awaited twin of ``Admin``."""
@@ -250,6 +262,19 @@ class AsyncAdmin:
 
     async def get_run(self, run_id: uuid.UUID | str) -> LifecycleRun:
         return LifecycleRun.model_validate(await self._client.request("GET", f"{RUNS}/{run_id}"))
+
+    async def get_write_policy(self, tenant: str) -> WritePolicy:
+        """The tenant's effective write policy (default TTLs, secrets and PII handling)."""
+        path = f"{tenant_path(tenant)}/write-policy"
+        return WritePolicy.model_validate(await self._client.request("GET", path))
+
+    async def set_write_policy(
+        self, tenant: str, policy: WritePolicy | Mapping[str, Any]
+    ) -> WritePolicy:
+        """Replace the tenant's write policy (omitted keys take their defaults)."""
+        body = policy.model_dump() if isinstance(policy, WritePolicy) else dict(policy)
+        path = f"{tenant_path(tenant)}/write-policy"
+        return WritePolicy.model_validate(await self._client.request("PUT", path, json=body))
 
 
 __all__ = ["Admin", "AsyncAdmin"]

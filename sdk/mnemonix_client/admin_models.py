@@ -91,6 +91,8 @@ class LifecycleRun(_Model):
     contradictions: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
+    expired: int = 0
+    """Expired memories erased (a dry run: how many would be)."""
     error: str | None = None
 
 
@@ -160,5 +162,20 @@ class ExportedMemory(_Model):
     tier: str
     version: int
     superseded_by: uuid.UUID | None = None
+    expires_at: datetime | None = None
     embedding: ExportedEmbedding | None = None
     links: list[ExportedLink] = Field(default_factory=list)
+
+
+class WritePolicy(_Model):
+    """A tenant's write policy: what happens to credentials (and, with ``pii``, e-mail
+    addresses, phone numbers, card numbers) in a write, and default TTLs."""
+
+    secrets: str = "redact"
+    """``redact`` (``[REDACTED:<kind>]`` stored in their place), ``reject`` (422) or ``allow``."""
+    pii: bool = False
+    phone_region: str = "US"
+    default_ttl_seconds: dict[str, int | None] = Field(default_factory=dict)
+    """By scope: ``user``, ``agent``, ``session`` (the most specific present wins)."""
+    tag_ttl: list[dict[str, Any]] = Field(default_factory=list)
+    """``{"key", "value", "ttl_seconds"}``: metadata equality rules (the shortest match wins)."""

@@ -164,7 +164,11 @@ class Memories:
         occurred_at: datetime | None = None,
         importance: float | None = None,
         pinned: bool | None = None,
+        expires_at: datetime | None = None,
+        ttl_seconds: int | None = None,
     ) -> Memory:
+        """Store one memory. ``expires_at`` or ``ttl_seconds`` (not both) make it expire;
+        the tenant's write policy may redact (or reject) credentials it holds."""
         body = {
             "content": content,
             "user_id": user_id,
@@ -174,6 +178,8 @@ class Memories:
             "occurred_at": occurred_at,
             "importance": importance,
             "pinned": pinned,
+            "expires_at": expires_at,
+            "ttl_seconds": ttl_seconds,
         }
         return Memory.model_validate(self._client.request("POST", "/v1/memories", json=body))
 
@@ -190,7 +196,8 @@ class Memories:
     def update(
         self, memory_id: uuid.UUID | str, *, version: int | None = None, **fields: Any
     ) -> Memory:
-        """Change ``content``, ``metadata``, ``occurred_at``, ``importance`` or ``pinned``."""
+        """Change ``content``, ``metadata``, ``occurred_at``, ``importance``, ``pinned``, or
+        the expiry: ``expires_at`` / ``ttl_seconds``, ``expires_at=NEVER`` to clear it."""
         body = {**fields, "version": version}
         return Memory.model_validate(
             self._client.request("PATCH", f"/v1/memories/{memory_id}", json=body)

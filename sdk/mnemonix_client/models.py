@@ -32,6 +32,8 @@ class Memory(_Model):
     version: int
     superseded_by: uuid.UUID | None = None
     """Set when the lifecycle consolidated this memory into another (which search returns)."""
+    expires_at: datetime | None = None
+    """When it expires (then every read leaves it out and the lifecycle erases it)."""
 
 
 class MemoryPage(_Model):

@@ -35,6 +35,8 @@ class LifecycleRunRead(LifecycleRunSummary):
     trigger: str
     clock: datetime
     consolidated: int = 0
+    expired: int = 0
+    """Expired memories erased (a dry run: how many would be)."""
     skipped_conflicts: int = 0
     resumed_from: uuid.UUID | None = None
     merges: list[dict[str, Any]] = Field(default_factory=list)
@@ -48,6 +50,7 @@ class LifecycleRunRead(LifecycleRunSummary):
             trigger=run.trigger,
             clock=run.clock,
             consolidated=int(report.get("consolidated", 0)),
+            expired=int(report.get("expired", 0)),
             skipped_conflicts=int(report.get("skipped_conflicts", 0)),
             resumed_from=report.get("resumed_from"),
             merges=list(report.get("merges") or []),
@@ -65,7 +68,9 @@ def start_run(body: LifecycleRunCreate, state: State) -> LifecycleRunRead:
     """Run the lifecycle now and return the recorded run (409 while another runner works)."""
     if body.tenant is not None:
         tenant_by_name(state, body.tenant)
-    run = run_for_app(state, trigger="admin", tenant=body.tenant, dry_run=body.dry_run)
+    run = run_for_app(
+        state, trigger="admin", tenant=body.tenant, dry_run=body.dry_run, now=state.clock()
+    )
     if run.status == "skipped":
         raise Conflict("Another lifecycle runner is working; try again later.", run_id=str(run.id))
     return LifecycleRunRead.of(run)

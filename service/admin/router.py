@@ -10,6 +10,7 @@ from service.admin.search import router as search_router
 from service.admin.stats import router as stats_router
 from service.admin.tenants import router as tenants_router
 from service.admin.transfer import router as transfer_router
+from service.admin.write_policy import router as write_policy_router
 from service.auth import require_admin
 
 router = APIRouter(prefix="/v1/admin", dependencies=[Depends(require_admin)])
@@ -18,3 +19,4 @@ router.include_router(tenants_router)
 router.include_router(search_router)
 router.include_router(transfer_router)
 router.include_router(lifecycle_router)
+router.include_router(write_policy_router)

@@ -104,6 +104,7 @@ class MemoryExport(Strict):
     tier: Tier = "hot"
     version: Annotated[int, Field(ge=1)] = 1
     superseded_by: uuid.UUID | None = None
+    expires_at: Timestamp | None = None
     embedding: EmbeddingExport | None = None
     links: list[LinkExport] = Field(default_factory=list)
 
@@ -144,6 +145,7 @@ def export_line(row: Mapping[Any, Any], links: Sequence[Mapping[Any, Any]] = ())
                 "superseded_by": None
                 if row["superseded_by"] is None
                 else str(row["superseded_by"]),
+                "expires_at": _time(row["expires_at"]),
                 "embedding": None
                 if embedding is None or not row["embedding_dim"]
                 else {

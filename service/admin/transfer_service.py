@@ -14,6 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from lifecycle.decay import TIER_BITS
 from service.admin.schemas import ImportRead
 from service.admin.transfer_format import MemoryExport, end_line, export_line
+from service.metrics import record_secrets
+from service.privacy.policy import WritePolicy, load_policy
+from service.privacy.screen import SecretRejected, screen
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
@@ -38,13 +41,18 @@ def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
     the stream stops without its end line, which readers treat as cut short.
     """
     state.access.flush()  # export the access counts searches have recorded so far
+    now = state.clock()  # what has expired by the start is left out, as from every read
     with state.sessions() as session:
-        ids = TransferRepository(session).export_ids(tenant_id)
+        ids = TransferRepository(session).export_ids(tenant_id, now=now)
     count = 0
     for start in range(0, len(ids), EXPORT_BATCH):
         with state.sessions() as session:
             repo = TransferRepository(session)
-            rows = repo.export_rows(ids[start : start + EXPORT_BATCH])
+            rows = [
+                row
+                for row in repo.export_rows(ids[start : start + EXPORT_BATCH])
+                if row["expires_at"] is None or row["expires_at"] > now
+            ]
             if not rows:
                 continue
             links = repo.links_in_range(tenant_id, rows[0]["id"], rows[-1]["id"])
@@ -53,17 +61,26 @@ def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
     yield end_line(count)
 
 
-def _columns(state: AppState, item: MemoryExport) -> dict[str, Any]:
-    """The ``memory`` row of an import line (column names; ``tenant_id`` set later). The
-    embedding is kept when it is the server's model and dimension, else left to embed."""
+def _columns(
+    state: AppState, item: MemoryExport, policy: WritePolicy, number: int
+) -> dict[str, Any]:
+    """The ``memory`` row of an import line (column names; ``tenant_id`` set later), its
+    content and metadata screened by the tenant's write policy. The embedding is kept when
+    it is the server's model and dimension and nothing was redacted, else left to embed."""
+    try:
+        screened = screen(policy, content=item.content, metadata=item.metadata)
+    except SecretRejected as exc:
+        record_secrets(state.metrics, [str(exc.extra["kind"])], action="rejected")
+        raise SecretRejected(f"Line {number}: {exc.detail}", line=number, **exc.extra) from None
+    record_secrets(state.metrics, screened.kinds, action="redacted")
     row: dict[str, Any] = {
         "id": item.id,
         "user_id": item.user_id,
         "agent_id": item.agent_id,
         "session_id": item.session_id,
-        "content": item.content,
-        "content_hash": content_hash(item.content),
-        "metadata": item.metadata,
+        "content": screened.content,
+        "content_hash": content_hash(screened.content),
+        "metadata": screened.metadata,
         "occurred_at": item.occurred_at,
         "created_at": item.created_at,
         "updated_at": item.updated_at,
@@ -76,6 +93,7 @@ def _columns(state: AppState, item: MemoryExport) -> dict[str, Any]:
         "tier": item.tier,
         "superseded_by": item.superseded_by,
         "version": item.version,
+        "expires_at": item.expires_at,
         "embedding": None,
         "embedding_bits": 8,
         "embedding_scale": 1.0,
@@ -85,6 +103,7 @@ def _columns(state: AppState, item: MemoryExport) -> dict[str, Any]:
     found = item.embedding
     if (
         found is not None
+        and not screened.kinds
         and found.model == state.embedder.model_name
         and found.dim == state.embedder.dimension
     ):
@@ -135,7 +154,9 @@ def import_memories(
     create_tenant: bool = False,
 ) -> ImportRead:
     """All or nothing: one transaction. An id already stored is a ``Conflict`` naming its
-    line, or skipped with ``on_conflict="skip"`` (so re-running an import is safe)."""
+    line, or skipped with ``on_conflict="skip"`` (so re-running an import is safe). A line
+    already expired is skipped; content and metadata pass the tenant's write policy
+    (``SecretRejected`` names the line under ``reject``)."""
     with state.sessions() as session:
         existing = TransferRepository(session).existing_ids([item.id for _, item in items])
     if existing and on_conflict == "error":
@@ -143,17 +164,23 @@ def import_memories(
         raise Conflict(
             f"Line {number}: memory {item.id} already exists.", line=number, id=str(item.id)
         )
-    fresh = [item for _, item in items if item.id not in existing]
+    clock = state.clock()
+    fresh = [
+        (number, item)
+        for number, item in items
+        if item.id not in existing and (item.expires_at is None or item.expires_at > clock)
+    ]
     with state.sessions() as session:
         known = TenantRepository(session).by_name(tenant_name)
+        policy = load_policy(known.write_policy if known is not None else None)
     if known is None and not create_tenant:
         raise NotFound(f"No tenant named {tenant_name!r} (pass create_tenant=true).")
-    rows = [_columns(state, item) for item in fresh]
+    rows = [_columns(state, item, policy, number) for number, item in fresh]
     _embed_missing(  # before the transaction: embedding is slow, a write lock is not free
         state,
         [
             (row, item.embedding.bits if item.embedding else TIER_BITS.get(item.tier, 8))
-            for row, item in zip(rows, fresh, strict=True)
+            for row, (_, item) in zip(rows, fresh, strict=True)
             if row["embedding"] is None
         ],
     )
@@ -177,7 +204,7 @@ def import_memories(
                         "detail": link.detail,
                         "created_at": link.created_at,
                     }
-                    for item in fresh
+                    for _, item in fresh
                     for link in item.links
                 ]
             )

@@ -43,7 +43,11 @@ def create_memory(body: MemoryCreate, principal: Writer, state: State) -> Memory
 def create_memories(body: MemoryBatchCreate, principal: Writer, state: State) -> MemoryBatchRead:
     """Store up to 500 memories atomically: all or none. Ids come back in request order."""
     rows = service.add_memories(
-        state, tenant_id=principal.tenant_id, binding=principal.binding, items=body.memories
+        state,
+        tenant_id=principal.tenant_id,
+        binding=principal.binding,
+        items=body.memories,
+        numbered=True,
     )
     return MemoryBatchRead(ids=[r.id for r in rows], memories=[MemoryRead.of(r) for r in rows])
 

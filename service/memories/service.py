@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import dissolve
+from service.memories.prepare import expiry, is_expired, prepare_create, write_policy
+from service.metrics import record_secrets
 from service.principals import Binding
+from service.privacy.screen import SecretRejected, screen
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
@@ -45,19 +48,36 @@ def _visible(row: Memory | None, binding: Binding) -> Memory | None:
 
 
 def add_memories(
-    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, items: Sequence[MemoryCreate]
+    state: AppState,
+    *,
+    tenant_id: uuid.UUID,
+    binding: Binding,
+    items: Sequence[MemoryCreate],
+    numbered: bool = False,
 ) -> list[Memory]:
-    """Embed, then store all items atomically; nothing is stored if anything fails.
+    """Screen (the tenant's secrets / PII policy), embed, then store all items atomically;
+    nothing is stored if anything fails. ``numbered``: a rejection names ``memories.<i>.``.
 
     A bound key's scope fills the items' ``user_id`` / ``agent_id``; an item naming
     another scope refuses the whole batch (``Forbidden``) before anything is embedded."""
     if binding.bound:
         items = [_bind(item, binding) for item in items]
-    codes = _embed(state, [item.content for item in items])
+    policy = write_policy(state, tenant_id)
+    clock = state.clock()
+    try:
+        prepared = [
+            prepare_create(policy, item, now=clock, where=f"memories.{i}." if numbered else "")
+            for i, item in enumerate(items)
+        ]
+    except SecretRejected as exc:
+        record_secrets(state.metrics, [str(exc.extra["kind"])], action="rejected")
+        raise
+    record_secrets(state.metrics, [k for p in prepared for k in p.redacted], action="redacted")
+    codes = _embed(state, [p.content for p in prepared])
     now = utcnow()
     model, dimension = state.embedder.model_name, state.embedder.dimension
     rows: list[Memory] = []
-    for i, (item, (payload, scale)) in enumerate(zip(items, codes, strict=True)):
+    for i, (item, ready, (payload, scale)) in enumerate(zip(items, prepared, codes, strict=True)):
         # one microsecond apart: (created_at, id) order is the batch's order, so a rebuild
         # from SQL places same-time turns of a conversation exactly as they were sent
         created = now + timedelta(microseconds=i)
@@ -68,9 +88,9 @@ def add_memories(
                 user_id=item.user_id,
                 agent_id=item.agent_id,
                 session_id=item.session_id,
-                content=item.content,
-                content_hash=content_hash(item.content),
-                meta=item.metadata,
+                content=ready.content,
+                content_hash=content_hash(ready.content),
+                meta=ready.metadata,
                 occurred_at=item.occurred_at or now,
                 created_at=created,
                 updated_at=created,
@@ -88,6 +108,7 @@ def add_memories(
                 embedding_dim=dimension,
                 version=1,
                 superseded_by=None,
+                expires_at=ready.expires_at,
             )
         )
     with unit_of_work(state.sessions) as session:
@@ -104,11 +125,13 @@ def _bind(item: MemoryCreate, binding: Binding) -> MemoryCreate:
 def get_memory(
     state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
 ) -> Memory:
+    """An expired memory is gone for reads (404) from its expiry on, before the lifecycle
+    erases it; so is one outside the key's binding."""
     with state.sessions() as session:
         row = _visible(
             MemoryRepository(session).get(tenant_id=tenant_id, memory_id=memory_id), binding
         )
-    if row is None:
+    if row is None or is_expired(row, state.clock()):
         raise NotFound(f"No memory {memory_id}.")
     return row
 
@@ -121,17 +144,38 @@ def update_memory(
     memory_id: uuid.UUID,
     patch: MemoryUpdate,
 ) -> Memory:
-    fields = patch.model_dump(exclude_unset=True, exclude={"version"})
+    fields = patch.model_dump(exclude_unset=True, exclude={"version", "ttl_seconds"})
     restored: list[Memory] = []
     removed: list[uuid.UUID] = []
-    if any(fields.get(name) is None for name in fields):
+    if any(fields.get(name) is None for name in fields if name != "expires_at"):
         raise InvalidInput("Fields may be omitted but not set to null.")
-    code = _embed(state, [patch.content])[0] if patch.content is not None else None
+    clock = state.clock()
+    if "expires_at" in fields or patch.ttl_seconds is not None:
+        fields["expires_at"] = expiry(
+            expires_at=patch.expires_at, ttl_seconds=patch.ttl_seconds, now=clock, where=""
+        )
+    if "content" in fields or "metadata" in fields:
+        try:
+            screened = screen(
+                write_policy(state, tenant_id),
+                content=fields.get("content"),
+                metadata=fields.get("metadata"),
+            )
+        except SecretRejected as exc:
+            record_secrets(state.metrics, [str(exc.extra["kind"])], action="rejected")
+            raise
+        record_secrets(state.metrics, screened.kinds, action="redacted")
+        if "content" in fields:
+            fields["content"] = screened.content
+        if "metadata" in fields:
+            fields["metadata"] = screened.metadata
+    content = fields.get("content")
+    code = _embed(state, [content])[0] if content is not None else None
     try:
         with unit_of_work(state.sessions) as session:
             repo = MemoryRepository(session)
             row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
-            if row is None:
+            if row is None or is_expired(row, clock):
                 raise NotFound(f"No memory {memory_id}.")
             if patch.version is not None and patch.version != row.version:
                 raise Conflict(
@@ -185,18 +229,21 @@ def delete_memory(
 def history(
     state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
 ) -> list[MemoryEvent]:
-    """The memory's events. A bound key needs the memory itself within its binding: history
-    rows carry no scope, so a deleted memory's tombstone is out of its reach."""
+    """The memory's events; an expired memory's without their content, as if already
+    erased. A bound key needs the memory itself within its binding: history rows carry no
+    scope, so a deleted memory's tombstone is out of its reach."""
     with state.sessions() as session:
         repo = MemoryRepository(session)
-        if (
-            binding.bound
-            and _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding) is None
-        ):
+        row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
+        if binding.bound and _visible(row, binding) is None:
             raise NotFound(f"No memory {memory_id}.")
         events = repo.history(tenant_id=tenant_id, memory_id=memory_id)
+        gone = row is not None and is_expired(row, state.clock())
     if not events:
         raise NotFound(f"No memory {memory_id}.")
+    if gone:  # detached copies: never written back
+        for event in events:
+            event.changes = {}
     return events
 
 
@@ -206,7 +253,7 @@ def list_memories(
     after = decode_cursor(cursor) if cursor else None
     with state.sessions() as session:
         rows = MemoryRepository(session).page(
-            tenant_id=tenant_id, flt=flt, limit=limit + 1, after=after
+            tenant_id=tenant_id, flt=flt, limit=limit + 1, after=after, now=state.clock()
         )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -242,7 +289,8 @@ def links(
     key, only links whose other end is within its binding too."""
     with state.sessions() as session:
         repo = MemoryRepository(session)
-        if _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding) is None:
+        row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
+        if row is None or is_expired(row, state.clock()):
             raise NotFound(f"No memory {memory_id}.")
         found = LinkRepository(session).for_memory(tenant_id=tenant_id, memory_id=memory_id)
         if not binding.bound:

@@ -12,6 +12,7 @@ import uuid
 
 from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
+from service.memories.prepare import is_expired
 from service.metrics import record_search
 from service.principals import Binding
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
@@ -81,6 +82,7 @@ def _ranked(
         channels=names,
         weights=request.weights,
         depth=state.settings.search.depth,
+        now=state.clock().timestamp(),
     )
     return state.indexes.engine(tenant_id).search(spec)
 
@@ -102,9 +104,10 @@ def _response(
             tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]
         )
     results = []
+    now = state.clock()
     for hit in outcome.hits:
         row = rows.get(hit.memory_id)
-        if row is None:  # deleted between ranking and loading
+        if row is None or is_expired(row, now):  # deleted (or expired) since it was ranked
             continue
         if not binding.admits(row.user_id, row.agent_id):  # rescoped since it was indexed
             continue

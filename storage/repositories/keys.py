@@ -5,6 +5,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,11 @@ class TenantRepository:
 
     def get(self, tenant_id: uuid.UUID) -> Tenant | None:
         return self.session.get(Tenant, tenant_id)
+
+    def write_policy(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        """The tenant's stored write policy (``{}`` if none or no such tenant)."""
+        found = self.session.scalar(select(Tenant.write_policy).where(Tenant.id == tenant_id))
+        return dict(found or {})
 
     def by_name(self, name: str) -> Tenant | None:
         return self.session.scalar(select(Tenant).where(Tenant.name == name))

@@ -25,6 +25,11 @@ from storage.records import MemoryFilter, PageCursor
 from storage.types import json_scalar_equals, utcnow
 
 
+def live_at(now: datetime) -> ColumnElement[bool]:
+    """Not expired at ``now``: no expiry, or one still ahead."""
+    return or_(Memory.expires_at.is_(None), Memory.expires_at > now)
+
+
 def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [Memory.tenant_id == tenant_id]
     if flt.user_id is not None:
@@ -58,6 +63,7 @@ INDEX_COLUMNS = (
     Memory.embedding_bits,
     Memory.embedding_scale,
     Memory.embedding_dim,
+    Memory.expires_at,
 )
 """The columns a retrieval engine indexes (rows keep these attribute names)."""
 PLACEMENT_COLUMNS = (
@@ -68,6 +74,7 @@ PLACEMENT_COLUMNS = (
     Memory.agent_id,
     Memory.session_id,
     Memory.meta,
+    Memory.expires_at,
 )
 # (column name, attribute name) of every memory column: "metadata" is the ``meta`` attribute
 _MEMORY_COLUMNS = [
@@ -165,9 +172,19 @@ class MemoryRepository:
         yield from self.session.execute(stmt)
 
     def page(
-        self, *, tenant_id: uuid.UUID, flt: MemoryFilter, limit: int, after: PageCursor | None
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        flt: MemoryFilter,
+        limit: int,
+        after: PageCursor | None,
+        now: datetime | None = None,
     ) -> list[Memory]:
+        """A page in ``(created_at, id)`` order; with ``now``, memories expired by then are
+        left out."""
         stmt = select(Memory).where(*filter_clauses(tenant_id, flt))
+        if now is not None:
+            stmt = stmt.where(live_at(now))
         if after is not None:
             stmt = stmt.where(
                 or_(
@@ -186,6 +203,28 @@ class MemoryRepository:
             .execution_options(yield_per=batch)
         )
         yield from self.session.scalars(stmt)
+
+    def expired(self, tenant_id: uuid.UUID, *, now: datetime, limit: int) -> list[Memory]:
+        """Up to ``limit`` of the tenant's memories whose expiry has passed at ``now``."""
+        stmt = (
+            select(Memory)
+            .where(
+                Memory.tenant_id == tenant_id,
+                Memory.expires_at.is_not(None),
+                Memory.expires_at <= now,
+            )
+            .order_by(Memory.expires_at, Memory.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def count_expired(self, tenant_id: uuid.UUID, *, now: datetime) -> int:
+        stmt = select(func.count()).where(
+            Memory.tenant_id == tenant_id,
+            Memory.expires_at.is_not(None),
+            Memory.expires_at <= now,
+        )
+        return int(self.session.scalar(stmt) or 0)
 
     def delete(self, memory: Memory) -> None:
         self.session.delete(memory)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, exists, insert, select
+from sqlalchemy import RowMapping, Table, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, MemoryEvent, MemoryLink
@@ -33,7 +34,7 @@ class TransferRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def export_ids(self, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    def export_ids(self, tenant_id: uuid.UUID, *, now: datetime | None = None) -> list[uuid.UUID]:
         """Every memory id of the tenant, in id order: the export's plan, read once.
 
         Read ids first, rows by id later: a keyset page ``tenant_id = ? AND id > ? ORDER BY
@@ -41,6 +42,8 @@ class TransferRepository:
         tenant for every page (quadratic in the tenant's size); this sorts it once.
         """
         stmt = select(MEMORY.c.id).where(MEMORY.c.tenant_id == tenant_id).order_by(MEMORY.c.id)
+        if now is not None:  # leave out what has expired by then
+            stmt = stmt.where(or_(MEMORY.c.expires_at.is_(None), MEMORY.c.expires_at > now))
         return list(self.session.scalars(stmt))
 
     def export_rows(self, ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:

@@ -35,6 +35,7 @@ PUBLIC = [
     "MemoryPage",
     "Mnemonix",
     "MnemonixError",
+    "NEVER",
     "NotFound",
     "RateLimited",
     "ReindexResult",
@@ -48,6 +49,7 @@ PUBLIC = [
     "TruncatedImport",
     "Unauthorized",
     "ValidationFailed",
+    "WritePolicy",
 ]
 
 
