@@ -18,6 +18,7 @@ from service.access import AccessTracker
 from service.admin.router import router as admin_router
 from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
+from service.context.endpoints import router as context_router
 from service.dashboard.endpoints import router as dashboard_router
 from service.guard import RequestGuard
 from service.indexing import IndexRegistry
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(memories_router, responses=PROBLEM_RESPONSES)
     app.include_router(search_router, responses=PROBLEM_RESPONSES)
+    app.include_router(context_router, responses=PROBLEM_RESPONSES)
     app.include_router(admin_router, responses=PROBLEM_RESPONSES)
     install_metrics(app)
     app.include_router(dashboard_router, responses=PROBLEM_RESPONSES)
