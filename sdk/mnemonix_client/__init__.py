@@ -29,6 +29,7 @@ from mnemonix_client.exceptions import (
     ValidationFailed,
 )
 from mnemonix_client.models import (
+    ContextBlock,
     Memory,
     MemoryEvent,
     MemoryLink,
@@ -45,6 +46,7 @@ __all__ = [
     "AsyncMnemonix",
     "BadRequest",
     "Conflict",
+    "ContextBlock",
     "CreatedApiKey",
     "ExportedMemory",
     "Forbidden",

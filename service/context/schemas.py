@@ -5,9 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
 
-from service.schemas import MAX_CONTEXT_TOKENS, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, Strict
+from service.schemas import (
+    MAX_CONTEXT_TOKENS,
+    MAX_QUERY_CHARS,
+    MAX_SEARCH_LIMIT,
+    SearchHit,
+    Strict,
+)
 from service.validation import NOT_BLANK, NOT_BLANK_RE, MetadataFilters, ScopeId, Timestamp
 
 MaxTokens = Annotated[
@@ -38,6 +44,9 @@ class ContextRequest(Strict):
     candidates: Annotated[StrictInt, Field(ge=1, le=MAX_SEARCH_LIMIT)] = Field(
         30, description="How many search hits are considered before the budget is applied."
     )
+    include_hits: StrictBool = Field(
+        False, description="Also return the search hits behind the block (best-ranked first)."
+    )
 
     @field_validator("query")
     @classmethod
@@ -67,3 +76,5 @@ class ContextResponse(BaseModel):
     format: Literal["text", "markdown", "json"]
     tokenizer: str
     omitted: ContextOmitted
+    hits: list[SearchHit] | None = None
+    """With ``include_hits``: the memories in the block as search hits, best-ranked first."""

@@ -96,6 +96,7 @@ def build_context(
         count_many=counter.count_many,
     )
     used = [e.id for e in fitted.entries]
+    by_id = {hit.memory.id: hit for hit in found.results}
     state.access.record(tenant_id, used)
     return ContextResponse(
         context=fitted.block,
@@ -107,4 +108,5 @@ def build_context(
         omitted=ContextOmitted(
             duplicates=duplicates, superseded=superseded, over_budget=fitted.over_budget
         ),
+        hits=[by_id[i] for i in used] if request.include_hits else None,
     )

@@ -1,0 +1,70 @@
+"""Streamable HTTP at ``/mcp``, in the API's own app and process.
+
+The endpoint resolves ``Authorization: Bearer <key>`` with the same lookup as REST (401
+problem+json, before any MCP message is read, for a missing, unknown or revoked key) and
+hands the request to the MCP SDK's session manager, which runs **stateless** with JSON
+responses: every request stands alone, so any API process behind a load balancer can answer
+it, and each tool call acts in the tenant of the key on *that* request. The session manager's
+task group runs in the app's lifespan (``McpEndpoint.running``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import Context
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from service.auth import Principal, tenant_principal
+from service.mcp_server.local import LocalPort
+from service.mcp_server.port import MemoryPort
+from service.mcp_server.tools import build_mcp
+from service.problems import problem_response
+from service.state import AppState
+from storage.errors import Unauthorized
+
+PRINCIPAL = "mnemonix_principal"
+MCP_PATH = "/mcp"
+
+
+def _port_for(ctx: Context) -> MemoryPort:
+    request = ctx.request_context.request
+    if not isinstance(request, Request):
+        raise RuntimeError("an MCP call over HTTP without its HTTP request")
+    principal: Principal = getattr(request.state, PRINCIPAL)
+    state: AppState = request.app.state.mnemonix
+    return LocalPort(state, principal.tenant_id)
+
+
+class McpEndpoint:
+    """The ASGI app behind ``/mcp`` (GET, POST, DELETE)."""
+
+    def __init__(self) -> None:
+        # the SDK logs every request at INFO, and a refused call's text (the caller's values)
+        logging.getLogger("mcp").setLevel(logging.WARNING)
+        self.server = build_mcp(_port_for)
+        # streamable_http_app() builds the session manager (its Starlette app is not used:
+        # this endpoint authenticates, then hands requests to the manager itself)
+        self.server.streamable_http_app(stateless_http=True, json_response=True)
+        self.manager = self.server.session_manager
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with self.manager.run():
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        state: AppState = request.app.state.mnemonix
+        try:
+            principal = await run_in_threadpool(tenant_principal, request, state)
+        except Unauthorized as exc:
+            response = problem_response(request, exc.code, exc.detail)
+            await response(scope, receive, send)
+            return
+        setattr(request.state, PRINCIPAL, principal)  # scope["state"]: the SDK's request sees it
+        await self.manager.handle_request(scope, receive, send)
