@@ -10,7 +10,6 @@ task group runs in the app's lifespan (``McpEndpoint.running``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,8 +43,6 @@ class McpEndpoint:
     """The ASGI app behind ``/mcp`` (GET, POST, DELETE)."""
 
     def __init__(self) -> None:
-        # the SDK logs every request at INFO, and a refused call's text (the caller's values)
-        logging.getLogger("mcp").setLevel(logging.WARNING)
         self.server = build_mcp(_port_for)
         # streamable_http_app() builds the session manager (its Starlette app is not used:
         # this endpoint authenticates, then hands requests to the manager itself)

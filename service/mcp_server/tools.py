@@ -91,6 +91,8 @@ class RecallResult(ContextResponse):
 
 def build_mcp(resolve: PortResolver) -> MCPServer:
     """The MCP server; ``resolve`` gives the port for a call (the caller's tenant over HTTP)."""
+    # the SDK logs every HTTP request at INFO, and a refused argument's field names
+    logging.getLogger("mcp").setLevel(logging.WARNING)
     server: MCPServer = MCPServer(
         "mnemonix", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
     )

@@ -33,7 +33,7 @@ async def http_session(base: str, key: str | None) -> AsyncIterator[ClientSessio
 @asynccontextmanager
 async def stdio_session(args: list[str], env: Mapping[str, str]) -> AsyncIterator[ClientSession]:
     """``python -m service.cli mcp ARGS`` with this checkout's code and ``env`` over ours."""
-    full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "sdk")]), **env}
     for name in ("MNEMONIX_API_KEY", "MNEMONIX_URL"):
         if name not in env:
             full.pop(name, None)

@@ -229,3 +229,19 @@ def test_stdio_through_a_running_server(server: tuple[str, str, str, Path]) -> N
     asyncio.run(run())
     page = httpx.get(f"{base}/v1/memories", headers=auth(other)).json()
     assert [m["content"] for m in page["items"]] == ["stdio wrote this"]
+
+
+def test_the_readme_example(server: tuple[str, str, str, Path]) -> None:
+    """``sdk/examples/mcp_client.py``: list the tools, remember, recall."""
+    import importlib.util
+
+    from tests.e2e.mcp_client import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "mcp_example", ROOT / "sdk/examples/mcp_client.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    block = asyncio.run(example.main(server[0], server[1]))
+    assert "ann: I am allergic to peanuts" in block
