@@ -5,7 +5,8 @@
 Ingests N synthetic conversational memories (one fresh user scope, ten sessions), then asks
 the same questions through ``/v1/search`` (limit 30, the context endpoint's default pool) and
 ``/v1/context`` at several budgets and formats, and prints client-measured p50/p95 for each,
-plus the mean tokens and memories per block. The difference between the two is the cost of
+plus the server's time to build the block once the search is done (``timings_ms.assemble``)
+and the mean tokens and memories per block. The difference between the two is the cost of
 building the block: duplicates, contradiction links, counting and rendering.
 """
 
@@ -36,15 +37,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--user", help="query this existing scope (from an earlier run) instead of ingesting"
+    )
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     http = client(args.base_url, api_key(args.api_key))
-    user = f"bench-{uuid.uuid4().hex[:8]}"
+    user = args.user or f"bench-{uuid.uuid4().hex[:8]}"
     texts = synthetic(args.memories, rng)
     start_time = datetime(2024, 1, 1, tzinfo=UTC)
     started = time.perf_counter()
-    for i in range(0, len(texts), args.batch):
+    for i in range(0, 0 if args.user else len(texts), args.batch):
         batch = [
             {
                 "content": text,
@@ -56,7 +60,10 @@ def main() -> None:
             for j, text in enumerate(texts[i : i + args.batch])
         ]
         http.post("/v1/memories/batch", json={"memories": batch}).raise_for_status()
-    print(f"ingested {len(texts)} memories in {time.perf_counter() - started:.1f} s")
+    if not args.user:
+        print(
+            f"ingested {len(texts)} memories in {time.perf_counter() - started:.1f} s (--user {user})"
+        )
 
     questions = [
         f"What did {rng.choice(PEOPLE)} {rng.choice(['do with', 'say about', 'think of'])} "
@@ -83,6 +90,7 @@ def main() -> None:
     print(f"{len(questions)} questions over {args.memories} memories (client round trip):")
     for label, path, extra in runs:
         latencies: list[float] = []
+        assemble: list[float] = []
         tokens: list[int] = []
         used: list[int] = []
         for q in questions:
@@ -92,10 +100,12 @@ def main() -> None:
             response.raise_for_status()
             body = response.json()
             if path == "/v1/context":
+                assemble.append(body["timings_ms"]["assemble"])
                 tokens.append(body["tokens"])
                 used.append(len(body["memory_ids"]))
         shape = (
-            f", {statistics.mean(tokens):.0f} tokens / {statistics.mean(used):.1f} memories per block"
+            f"; block built in p50 {median(assemble):.1f} / p95 {percentile(assemble, 95):.1f} ms"
+            f"; {statistics.mean(tokens):.0f} tokens, {statistics.mean(used):.1f} memories"
             if tokens
             else ""
         )

@@ -45,7 +45,7 @@ def group_key(entry: Entry) -> GroupKey:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.isoformat(sep=" ", timespec="minutes")[:16]  # 2026-05-01 14:03
 
 
 def _said(entry: Entry) -> str:

@@ -76,5 +76,8 @@ class ContextResponse(BaseModel):
     format: Literal["text", "markdown", "json"]
     tokenizer: str
     omitted: ContextOmitted
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    """``search`` (the fused search, as in its own ``timings_ms.total``), ``assemble`` (leaving
+    out, marking, counting, rendering) and ``total``."""
     hits: list[SearchHit] | None = None
     """With ``include_hits``: the memories in the block as search hits, best-ranked first."""

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -58,6 +59,7 @@ def statuses(
 def build_context(
     state: AppState, *, tenant_id: uuid.UUID, request: ContextRequest
 ) -> ContextResponse:
+    started = time.perf_counter()
     found = search_service.search(
         state,
         tenant_id=tenant_id,
@@ -72,6 +74,7 @@ def build_context(
         ),
         record_access=False,
     )
+    searched = time.perf_counter()
     live = [hit.memory for hit in found.results if not is_superseded(hit.memory)]
     superseded = len(found.results) - len(live)
     marks = statuses(state, tenant_id=tenant_id, ids=[m.id for m in live])
@@ -98,6 +101,7 @@ def build_context(
     used = [e.id for e in fitted.entries]
     by_id = {hit.memory.id: hit for hit in found.results}
     state.access.record(tenant_id, used)
+    done = time.perf_counter()
     return ContextResponse(
         context=fitted.block,
         memory_ids=used,
@@ -108,5 +112,10 @@ def build_context(
         omitted=ContextOmitted(
             duplicates=duplicates, superseded=superseded, over_budget=fitted.over_budget
         ),
+        timings_ms={
+            "search": found.timings_ms.get("total", 0.0),
+            "assemble": round((done - searched) * 1000.0, 3),
+            "total": round((done - started) * 1000.0, 3),
+        },
         hits=[by_id[i] for i in used] if request.include_hits else None,
     )

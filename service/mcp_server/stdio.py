@@ -25,7 +25,6 @@ import anyio.to_thread
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.mcp_server.local import LocalPort
 from service.mcp_server.port import MemoryPort
 from service.mcp_server.tools import build_mcp
 from service.settings import Settings
@@ -78,6 +77,7 @@ async def _embedded(
     settings: Settings, *, api_key: SecretStr | None, tenant: str
 ) -> AsyncIterator[MemoryPort]:
     from service.app import build_state
+    from service.mcp_server.local import LocalPort
 
     state = await anyio.to_thread.run_sync(build_state, settings)
     try:

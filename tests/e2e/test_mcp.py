@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,16 +220,48 @@ def test_stdio_through_a_running_server(server: tuple[str, str, str, Path]) -> N
             )
             recalled = await call(session, "recall", query="stdio wrote", max_tokens=50)
             assert recalled["memory_ids"] == stored["ids"]
-            assert await refused(session, "get", memory_id=stored["ids"][0].replace("a", "b"))
-        bad = {**env, "MNEMONIX_API_KEY": "mnx_not-a-key"}
-        async with stdio_session([], bad) as session:
-            text = await refused(session, "list")
-            assert text == "Unauthorized: Unknown or revoked API key."
-        return None
+            assert (await call(session, "get", memory_id=stored["ids"][0]))["user_id"] == "x"
+            missing = "00000000-0000-4000-8000-000000000000"
+            text = await refused(session, "forget", memory_id=missing)
+            assert text == f"Not found: No memory {missing}."
 
     asyncio.run(run())
     page = httpx.get(f"{base}/v1/memories", headers=auth(other)).json()
     assert [m["content"] for m in page["items"]] == ["stdio wrote this"]
+
+
+def test_the_sdk_port_carries_the_servers_problems(server: tuple[str, str, str, Path]) -> None:
+    """What ``mnemonix mcp`` does without ``--database-url``, in-process: a bad key and a
+    bad value come back as the server's problem."""
+    from mnemonix_client import AsyncMnemonix
+    from service.mcp_server.port import ListFilter, ToolFailure
+    from service.mcp_server.remote import RemotePort
+    from service.schemas import MemoryUpdate
+
+    base, key, _, _ = server
+
+    async def run() -> None:
+        async with AsyncMnemonix(api_key="mnx_not-a-key", base_url=base) as client:
+            with pytest.raises(ToolFailure) as refused_key:
+                await RemotePort(client).list(ListFilter(), limit=5, cursor=None)
+        assert refused_key.value.message == "Unauthorized: Unknown or revoked API key."
+        async with AsyncMnemonix(api_key=key, base_url=base) as client:
+            port = RemotePort(client)
+            with pytest.raises(ToolFailure) as refused_cursor:
+                await port.list(ListFilter(), limit=5, cursor="forged")
+            assert refused_cursor.value.message.startswith("Invalid input: The cursor")
+            missing = uuid.UUID(int=1)
+            with pytest.raises(ToolFailure) as refused_update:
+                await port.update(missing, MemoryUpdate(pinned=True))
+            assert refused_update.value.message == f"Not found: No memory {missing}."
+        async with AsyncMnemonix(
+            api_key=key, base_url="http://127.0.0.1:9", max_retries=0
+        ) as client:
+            with pytest.raises(ToolFailure) as unreachable:
+                await RemotePort(client).get(missing)
+            assert unreachable.value.message.startswith("Service unavailable")
+
+    asyncio.run(run())
 
 
 def test_the_readme_example(server: tuple[str, str, str, Path]) -> None:

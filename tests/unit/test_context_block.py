@@ -134,3 +134,9 @@ def test_the_counter() -> None:
     assert COUNTER.count("a\nb") == 3  # a line break counts
     assert COUNTER.count("🙂") == 4  # what the vocabulary cannot spell counts its UTF-8 bytes
     assert COUNTER.count_many(["hello world", "", "🙂"]) == [2, 0, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=80), max_size=20))
+def test_counting_many_at_once_is_counting_each(texts: list[str]) -> None:
+    assert COUNTER.count_many(texts) == [COUNTER.count(t) for t in texts]
