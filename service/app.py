@@ -95,7 +95,7 @@ async def _lifecycle_schedule(state: AppState) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    mcp = McpEndpoint()
+    mcp = McpEndpoint(host=settings.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

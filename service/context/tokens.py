@@ -23,10 +23,11 @@ count(a) + count(b) + 1``, which the budget fitting relies on and checks.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
+
+import numpy as np
 
 from channels.embedder import default_model_path
 
@@ -61,26 +62,28 @@ class TokenCounter:
         return self._count(text, self._tokenizer.encode(text, add_special_tokens=False))
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        """``[count(t) for t in texts]`` in one pass of the tokenizer: the texts are joined with
-        line breaks (where no token can straddle two texts) and each token is credited to the
-        text its offsets fall in. A call into the tokenizer costs far more than a short line's
-        tokens, so a block's few dozen lines count in one call instead of one each."""
-        if not texts:
+        """``[count(t) for t in texts]`` in one pass of the tokenizer: the distinct texts are
+        joined with line breaks (where no token can straddle two texts) and each token is
+        credited to the text its offsets fall in. A call into the tokenizer costs far more than
+        a short line's tokens, so a block's few dozen lines count in one call, not one each."""
+        distinct = list(dict.fromkeys(texts))
+        if not distinct:
             return []
-        starts: list[int] = []
-        position = 0
-        for text in texts:
-            starts.append(position)
-            position += len(text) + 1
-        joined = "\n".join(texts)
+        lengths = np.fromiter((len(t) + 1 for t in distinct), dtype=np.int64, count=len(distinct))
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        joined = "\n".join(distinct)
         encoding = self._tokenizer.encode(joined, add_special_tokens=False)
-        counts = [text.count("\n") for text in texts]
-        for piece, (start, end) in zip(encoding.ids, encoding.offsets, strict=True):
-            owner = bisect_right(starts, start) - 1
-            counts[owner] += 1
-            if piece == self._unk:
-                counts[owner] += max(len(joined[start:end].encode("utf-8")) - 1, 0)
-        return counts
+        offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        owners = np.searchsorted(starts, offsets[:, 0], side="right") - 1
+        counts = np.bincount(owners, minlength=len(distinct))
+        ids = np.asarray(encoding.ids, dtype=np.int64)
+        for k in np.flatnonzero(ids == self._unk):
+            start, end = offsets[k]
+            counts[owners[k]] += max(len(joined[start:end].encode("utf-8")) - 1, 0)
+        by_text = {
+            text: int(n) + text.count("\n") for text, n in zip(distinct, counts, strict=True)
+        }
+        return [by_text[text] for text in texts]
 
 
 @cache

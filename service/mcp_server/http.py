@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import Context
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -39,14 +40,32 @@ def _port_for(ctx: Context) -> MemoryPort:
     return LocalPort(state, principal.tenant_id)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def transport_security(host: str) -> TransportSecuritySettings:
+    """Served on a loopback address, ``/mcp`` accepts only loopback ``Host`` and ``Origin``
+    headers (the DNS-rebinding check the MCP spec asks of local servers); served on another
+    address it is reached by other names, and the bearer key is the guard."""
+    if host not in LOOPBACK:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
 class McpEndpoint:
     """The ASGI app behind ``/mcp`` (GET, POST, DELETE)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, host: str) -> None:
         self.server = build_mcp(_port_for)
         # streamable_http_app() builds the session manager (its Starlette app is not used:
         # this endpoint authenticates, then hands requests to the manager itself)
-        self.server.streamable_http_app(stateless_http=True, json_response=True)
+        self.server.streamable_http_app(
+            stateless_http=True, json_response=True, transport_security=transport_security(host)
+        )
         self.manager = self.server.session_manager
 
     @asynccontextmanager

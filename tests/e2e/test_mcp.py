@@ -278,3 +278,14 @@ def test_the_readme_example(server: tuple[str, str, str, Path]) -> None:
     spec.loader.exec_module(example)
     block = asyncio.run(example.main(server[0], server[1]))
     assert "ann: I am allergic to peanuts" in block
+
+
+def test_a_loopback_server_refuses_other_host_names(server: tuple[str, str, str, Path]) -> None:
+    """DNS rebinding: served on 127.0.0.1, /mcp answers only loopback Host and Origin headers."""
+    base, key = server[0], server[1]
+    body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {**auth(key), "Accept": "application/json, text/event-stream"}
+    port = base.rsplit(":", 1)[1]
+    for extra in ({"Host": f"attacker.example:{port}"}, {"Origin": "http://attacker.example"}):
+        response = httpx.post(f"{base}/mcp", json=body, headers={**headers, **extra})
+        assert 400 <= response.status_code < 500, extra
