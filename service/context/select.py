@@ -82,10 +82,16 @@ def fit(
 ) -> Fitted:
     if not ranked:
         return Fitted([], "", 0, 0)
-    lines = count_many([render_line(e, fmt) for e in ranked])
-    headers = count_many([_header_piece(e, fmt) for e in ranked])
+    n = len(ranked)
+    # every piece a block of these candidates can hold, counted in one call
+    counts = count_many(
+        [render_line(e, fmt) for e in ranked]
+        + [_header_piece(e, fmt) for e in ranked]
+        + [JSON_OPEN, JSON_CLOSE]
+    )
+    lines, headers = counts[:n], counts[n : 2 * n]
     # the fixed pieces: JSON's opening and closing lines, and the line breaks joining them
-    fixed = sum(count_many([JSON_OPEN, JSON_CLOSE])) + 1 if fmt == "json" else 0
+    fixed = counts[2 * n] + counts[2 * n + 1] + 1 if fmt == "json" else 0
     chosen: list[Entry] = []
     groups: set[tuple[str, str]] = set()
     total = fixed
