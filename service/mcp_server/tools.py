@@ -213,7 +213,7 @@ def build_mcp(resolve: PortResolver) -> MCPServer:
     @server.tool(
         name="list",
         description=(
-            "List memories, newest stored last, filtered by scope, metadata equality and "
+            "List memories, oldest stored first, filtered by scope, metadata equality and "
             "when they happened. Pass next_cursor back as cursor for the next page."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
