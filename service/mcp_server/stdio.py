@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import anyio.to_thread
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.mcp_server.port import MemoryPort
@@ -43,6 +43,11 @@ class ClientSettings(BaseSettings):
 
     url: str = "http://127.0.0.1:8420"
     api_key: SecretStr | None = None
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class StdioError(Exception):
