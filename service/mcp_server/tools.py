@@ -93,9 +93,16 @@ def build_mcp(resolve: PortResolver) -> MCPServer:
     """The MCP server; ``resolve`` gives the port for a call (the caller's tenant over HTTP)."""
     # the SDK logs every HTTP request at INFO, and a refused argument's field names
     logging.getLogger("mcp").setLevel(logging.WARNING)
-    server: MCPServer = MCPServer(
-        "mnemonix", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
-    )
+    # MCPServer() calls logging.basicConfig (a rich handler on the root logger) when the root
+    # has no handler yet: logging is the application's to configure, so give it one meanwhile
+    root, placeholder = logging.getLogger(), logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        server: MCPServer = MCPServer(
+            "mnemonix", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
+        )
+    finally:
+        root.removeHandler(placeholder)
 
     @server.tool(
         description=(
