@@ -12,16 +12,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
+from starlette.routing import Route
 
 from channels.embedder import build_embedder
 from service.access import AccessTracker
 from service.admin.router import router as admin_router
 from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
+from service.context.endpoints import router as context_router
 from service.dashboard.endpoints import router as dashboard_router
 from service.guard import RequestGuard
 from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
+from service.mcp_server.http import MCP_PATH, McpEndpoint
 from service.memories.endpoints import router as memories_router
 from service.metrics import Metrics, install_metrics
 from service.principals import PrincipalCache
@@ -97,6 +100,7 @@ async def _lifecycle_schedule(state: AppState) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    mcp = McpEndpoint(host=settings.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.lifecycle.enabled:
             tasks.append(asyncio.create_task(_lifecycle_schedule(state)))
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             for task in tasks:
                 task.cancel()
@@ -137,8 +142,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(memories_router, responses=PROBLEM_RESPONSES)
     app.include_router(search_router, responses=PROBLEM_RESPONSES)
+    app.include_router(context_router, responses=PROBLEM_RESPONSES)
     app.include_router(admin_router, responses=PROBLEM_RESPONSES)
     install_metrics(app)
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp, methods=["GET", "POST", "DELETE"]))
     app.include_router(dashboard_router, responses=PROBLEM_RESPONSES)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

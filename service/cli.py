@@ -1,4 +1,4 @@
-"""``mnemonix``: serve, migrate, manage keys, run the lifecycle."""
+"""``mnemonix``: serve, migrate, manage keys, run the lifecycle, serve MCP over stdio."""
 
 from __future__ import annotations
 
@@ -212,6 +212,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         time.sleep(settings.lifecycle.interval_seconds)
 
 
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from service.mcp_server.stdio import run
+
+    return run(settings, database_url=args.database_url, tenant=args.tenant)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnemonix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +268,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tenant", help="only this tenant (default: all)")
     run.add_argument("--now", help="the clock to decay against (ISO 8601 with zone; default: now)")
     run.set_defaults(run=_lifecycle_run)
+    mcp = sub.add_parser(
+        "mcp",
+        help="the MCP server over stdio, for local MCP hosts",
+        description=(
+            "Serve the MCP tools over stdio. By default they talk to a running server "
+            "(MNEMONIX_URL, MNEMONIX_API_KEY); with --database-url they open the store "
+            "in this process."
+        ),
+    )
+    mcp.add_argument("--database-url", help="open this database in-process (e.g. sqlite:///...)")
+    mcp.add_argument(
+        "--tenant",
+        default="default",
+        help="with --database-url and no MNEMONIX_API_KEY: the tenant to serve (created if new)",
+    )
+    mcp.set_defaults(run=_mcp)
     return parser
 
 

@@ -200,6 +200,15 @@ def problem_response(request: Request, code: str, detail: str, **extra: Any) -> 
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    """The problem document of a domain error (with ``Retry-After`` for a rate limit)."""
+    response = problem_response(request, exc.code, exc.detail, **exc.extra)
+    retry_after = exc.extra.get("retry_after")
+    if isinstance(retry_after, int):  # a rate limit: seconds until a request is let in
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -207,11 +216,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        response = problem_response(request, exc.code, exc.detail, **exc.extra)
-        retry_after = exc.extra.get("retry_after")
-        if isinstance(retry_after, int):  # a rate limit: seconds until a request is let in
-            response.headers["Retry-After"] = str(retry_after)
-        return response
+        return domain_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -46,6 +46,7 @@ def check_channel(name: str) -> str:
 MAX_BATCH = 500
 MAX_SEARCH_LIMIT = 100
 MAX_QUERY_CHARS = 4000
+MAX_CONTEXT_TOKENS = 128_000
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A JSON number (an integer is fine): never a string, a boolean, NaN or Infinity."""
 ChannelName = Annotated[
@@ -251,6 +252,13 @@ class SearchRequest(Strict):
     channels: list[ChannelName] | None = Field(None, min_length=1)
     weights: dict[ChannelName, Annotated[Number, Field(ge=0, le=100)]] | None = None
     explain: StrictBool = False
+    max_tokens: Annotated[StrictInt, Field(ge=1, le=MAX_CONTEXT_TOKENS)] | None = Field(
+        None,
+        description=(
+            "Return only the best hits whose contents together fit this many tokens "
+            "(counted as for POST /v1/context)."
+        ),
+    )
 
     @field_validator("query")
     @classmethod
@@ -277,6 +285,8 @@ class SearchResponse(BaseModel):
     timings_ms: dict[str, float]
     missing_channels: dict[str, str] = Field(default_factory=dict)
     weights: dict[str, float] | None = None
+    tokens: int | None = None
+    """With ``max_tokens``: the returned contents' token count."""
 
 
 class Health(BaseModel):

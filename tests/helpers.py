@@ -25,12 +25,13 @@ def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     return Settings(**values)
 
 
-def create_tenant_key(database_url: str, name: str) -> str:
+def create_tenant_key(database_url: str, name: str, **key: Any) -> str:
+    """A new key of tenant ``name`` (created if missing); ``key``: scopes, user_id, ..."""
     engine = build_engine(database_url)
     try:
         with unit_of_work(build_sessionmaker(engine)) as session:
             tenant = TenantRepository(session).by_name(name) or TenantRepository(session).add(name)
-            _, raw = ApiKeyRepository(session).create(tenant=tenant)
+            _, raw = ApiKeyRepository(session).create(tenant=tenant, **key)
         return raw
     finally:
         engine.dispose()

@@ -31,6 +31,7 @@ from mnemonix_client.exceptions import (
     ValidationFailed,
 )
 from mnemonix_client.models import (
+    ContextBlock,
     Memory,
     MemoryEvent,
     MemoryLink,
@@ -47,6 +48,7 @@ __all__ = [
     "AsyncMnemonix",
     "BadRequest",
     "Conflict",
+    "ContextBlock",
     "CreatedApiKey",
     "ExportedMemory",
     "Forbidden",

@@ -124,3 +124,31 @@ class BaseClient:
 
 
 __all__ = ["APIError", "BaseClient"]
+
+
+def context_body(
+    query: str,
+    *,
+    max_tokens: int,
+    format: str,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    filters: Mapping[str, Any] | None,
+    reference_time: datetime | None,
+    candidates: int | None,
+    include_hits: bool,
+) -> dict[str, Any]:
+    """The ``POST /v1/context`` body (``None`` fields are left out when sent)."""
+    return {
+        "query": query,
+        "max_tokens": max_tokens,
+        "format": format,
+        "user_id": user_id,
+        "agent_id": agent_id,
+        "session_id": session_id,
+        "filters": dict(filters) if filters else None,
+        "reference_time": reference_time,
+        "candidates": candidates,
+        "include_hits": include_hits,
+    }

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -15,10 +15,18 @@ from mnemonix_client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     BaseClient,
+    context_body,
 )
 from mnemonix_client.admin import AsyncAdmin
 from mnemonix_client.exceptions import TransportError
-from mnemonix_client.models import Memory, MemoryEvent, MemoryLink, MemoryPage, SearchResult
+from mnemonix_client.models import (
+    ContextBlock,
+    Memory,
+    MemoryEvent,
+    MemoryLink,
+    MemoryPage,
+    SearchResult,
+)
 
 
 class AsyncMnemonix(BaseClient):
@@ -105,10 +113,41 @@ class AsyncMnemonix(BaseClient):
             raise TransportError(str(exc)) from exc
 
     async def search(self, query: str, **options: Any) -> SearchResult:
-        """Same parameters as ``Mnemonix.search``."""
+        """Same parameters as ``Mnemonix.search`` (``max_tokens`` included)."""
         body = {"query": query, **options}
         return SearchResult.model_validate(
             await self.request("POST", "/v1/search", json=body, retry_post=True)
+        )
+
+    async def context(
+        self,
+        query: str,
+        *,
+        max_tokens: int,
+        format: Literal["text", "markdown", "json"] = "text",
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        reference_time: datetime | None = None,
+        candidates: int | None = None,
+        include_hits: bool = False,
+    ) -> ContextBlock:
+        """Same parameters as ``Mnemonix.context``."""
+        body = context_body(
+            query,
+            max_tokens=max_tokens,
+            format=format,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            filters=filters,
+            reference_time=reference_time,
+            candidates=candidates,
+            include_hits=include_hits,
+        )
+        return ContextBlock.model_validate(
+            await self.request("POST", "/v1/context", json=body, retry_post=True)
         )
 
 

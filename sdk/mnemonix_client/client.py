@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -15,10 +15,18 @@ from mnemonix_client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     BaseClient,
+    context_body,
 )
 from mnemonix_client.admin import Admin
 from mnemonix_client.exceptions import TransportError
-from mnemonix_client.models import Memory, MemoryEvent, MemoryLink, MemoryPage, SearchResult
+from mnemonix_client.models import (
+    ContextBlock,
+    Memory,
+    MemoryEvent,
+    MemoryLink,
+    MemoryPage,
+    SearchResult,
+)
 
 
 class Mnemonix(BaseClient):
@@ -130,8 +138,10 @@ class Mnemonix(BaseClient):
         channels: Sequence[str] | None = None,
         weights: Mapping[str, float] | None = None,
         explain: bool = False,
+        max_tokens: int | None = None,
     ) -> SearchResult:
-        """Search is read-only, so it is retried like an idempotent call."""
+        """Search is read-only, so it is retried like an idempotent call. With ``max_tokens``
+        only the best hits whose contents together fit that many tokens come back."""
         body = {
             "query": query,
             "user_id": user_id,
@@ -143,9 +153,42 @@ class Mnemonix(BaseClient):
             "channels": list(channels) if channels else None,
             "weights": dict(weights) if weights else None,
             "explain": explain,
+            "max_tokens": max_tokens,
         }
         return SearchResult.model_validate(
             self.request("POST", "/v1/search", json=body, retry_post=True)
+        )
+
+    def context(
+        self,
+        query: str,
+        *,
+        max_tokens: int,
+        format: Literal["text", "markdown", "json"] = "text",
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        reference_time: datetime | None = None,
+        candidates: int | None = None,
+        include_hits: bool = False,
+    ) -> ContextBlock:
+        """The memories most relevant to ``query`` that fit ``max_tokens``, as one block
+        (``.context``) ready for a prompt; read-only, retried like search."""
+        body = context_body(
+            query,
+            max_tokens=max_tokens,
+            format=format,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            filters=filters,
+            reference_time=reference_time,
+            candidates=candidates,
+            include_hits=include_hits,
+        )
+        return ContextBlock.model_validate(
+            self.request("POST", "/v1/context", json=body, retry_post=True)
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -79,3 +79,25 @@ class SearchResult(_Model):
     timings_ms: dict[str, float]
     missing_channels: dict[str, str] = {}
     weights: dict[str, float] | None = None
+    tokens: int | None = None
+    """With ``max_tokens``: the returned contents' token count."""
+
+
+class ContextOmitted(_Model):
+    duplicates: int = 0
+    superseded: int = 0
+    over_budget: int = 0
+
+
+class ContextBlock(_Model):
+    """``POST /v1/context``: ``context`` is the block to paste into a prompt."""
+
+    context: str
+    memory_ids: list[uuid.UUID]
+    tokens: int
+    """The block's token count by ``tokenizer``; never above ``max_tokens``."""
+    max_tokens: int
+    format: Literal["text", "markdown", "json"]
+    tokenizer: str
+    omitted: ContextOmitted
+    hits: list[SearchHit] | None = None

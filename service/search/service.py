@@ -12,6 +12,7 @@ import uuid
 
 from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
+from service.context.tokens import token_counter
 from service.memories.prepare import is_expired
 from service.metrics import record_search
 from service.principals import Binding
@@ -23,10 +24,17 @@ from storage.types import utcnow
 
 
 def search(
-    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, request: SearchRequest
+    state: AppState,
+    *,
+    tenant_id: uuid.UUID,
+    binding: Binding,
+    request: SearchRequest,
+    record_access: bool = True,
 ) -> SearchResponse:
     """Rank the tenant's memories for ``request``, within ``binding``: a bound key's scope
-    fills the request's ``user_id`` / ``agent_id`` (another scope is ``Forbidden``)."""
+    fills the request's ``user_id`` / ``agent_id`` (another scope is ``Forbidden``).
+    ``record_access=False`` leaves the hits' access counts alone (a caller that keeps only
+    some of them records those itself)."""
     started = time.perf_counter()
     if binding.bound:
         user_id, agent_id = binding.narrow(request.user_id, request.agent_id)
@@ -53,6 +61,7 @@ def search(
         outcome=outcome,
         timings=timings,
         started=started,
+        record_access=record_access,
     )
 
 
@@ -96,6 +105,7 @@ def _response(
     outcome: SearchOutcome,
     timings: dict[str, float],
     started: float,
+    record_access: bool,
 ) -> SearchResponse:
     """Load the hits' rows (by primary key) and shape the answer."""
     record_search(state.metrics, timings_ms=outcome.timings_ms, missing=outcome.missing)
@@ -122,11 +132,29 @@ def _response(
                 explanation={k: dict(v) for k, v in hit.why.items()} if request.explain else None,
             )
         )
-    state.access.record(tenant_id, [r.memory.id for r in results])
+    tokens = None
+    if request.max_tokens is not None:
+        results, tokens = within_budget(results, request.max_tokens)
+    if record_access:
+        state.access.record(tenant_id, [r.memory.id for r in results])
     timings["total"] = (time.perf_counter() - started) * 1000.0
     return SearchResponse(
         results=results,
         timings_ms={k: round(v, 3) for k, v in timings.items()},
         missing_channels=outcome.missing,
         weights=outcome.weights if request.explain else None,
+        tokens=tokens,
     )
+
+
+def within_budget(results: list[SearchHit], max_tokens: int) -> tuple[list[SearchHit], int]:
+    """The hits, in rank order, whose contents together fit ``max_tokens`` (a hit too long
+    for the room left is skipped, a shorter one after it may still fit), and their total."""
+    counts = token_counter().count_many([hit.memory.content for hit in results])
+    kept: list[SearchHit] = []
+    total = 0
+    for hit, tokens in zip(results, counts, strict=True):
+        if total + tokens <= max_tokens:
+            kept.append(hit)
+            total += tokens
+    return kept, total

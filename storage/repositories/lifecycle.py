@@ -113,6 +113,20 @@ class LinkRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def contradictions_touching(
+        self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """``(newer, older)`` for every ``contradicts`` link with either end in ``ids``."""
+        if not ids:
+            return []
+        wanted = list(ids)
+        stmt = select(MemoryLink.memory_id, MemoryLink.other_id).where(
+            MemoryLink.tenant_id == tenant_id,
+            MemoryLink.relation == "contradicts",
+            or_(MemoryLink.memory_id.in_(wanted), MemoryLink.other_id.in_(wanted)),
+        )
+        return [(newer, older) for newer, older in self.session.execute(stmt)]
+
     def sources_of(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[uuid.UUID]:
         stmt = select(MemoryLink.other_id).where(
             MemoryLink.tenant_id == tenant_id,

@@ -69,6 +69,11 @@ TENANT_ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/v1/search"): Row(
         "read", body=lambda t: {"query": "secret pin", "user_id": t.user_id}, names_scope=True
     ),
+    ("POST", "/v1/context"): Row(
+        "read",
+        body=lambda t: {"query": "secret pin", "user_id": t.user_id, "max_tokens": 500},
+        names_scope=True,
+    ),
 }
 PUBLIC = {
     ("GET", "/healthz"),
@@ -82,6 +87,9 @@ PUBLIC = {
     ("GET", "/redoc"),
 }
 PUBLIC_ARGS = {"name": "dashboard.js"}
+MCP = {("GET", "/mcp"), ("POST", "/mcp"), ("DELETE", "/mcp")}
+"""The MCP endpoint speaks JSON-RPC, not REST: its isolation (another tenant's key, a bad key,
+narrower keys, every tool) is tested in ``tests/e2e/test_mcp.py``."""
 
 
 def _flat(routes: list[BaseRoute]) -> Iterable[Any]:
@@ -213,7 +221,7 @@ def _uncovered(routes: list[BaseRoute]) -> set[tuple[str, str]]:
     served = set(_routes(routes))
     admin = {r for r in served if r[1].startswith("/v1/admin/")}
     assert set(TENANT_ROUTES) <= served, "a row for a route the app no longer serves"
-    return served - set(TENANT_ROUTES) - admin - PUBLIC
+    return served - set(TENANT_ROUTES) - admin - PUBLIC - MCP
 
 
 def test_every_route_is_covered(tmp_path: Path) -> None:

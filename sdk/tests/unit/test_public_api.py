@@ -24,6 +24,7 @@ PUBLIC = [
     "AsyncMnemonix",
     "BadRequest",
     "Conflict",
+    "ContextBlock",
     "CreatedApiKey",
     "ExportedMemory",
     "Forbidden",
