@@ -24,22 +24,22 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
-from storage.db import unit_of_work
+from storage.db import batch, unit_of_work
 from storage.locks import RunnerLock
-from storage.models import LifecycleRun, Memory, Tenant
-from storage.repositories import LifecycleRunRepository
+from storage.models import LifecycleRun, Memory
+from storage.repositories import LifecycleRunRepository, LifecycleScanRepository
+from storage.repositories.lifecycle import Position
 from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix.lifecycle")
 Embed = Callable[[Sequence[str]], np.ndarray]
-Key = tuple[uuid.UUID, uuid.UUID]
+Key = Position
 
 
 class LockLost(RuntimeError):
@@ -58,11 +58,8 @@ class JobConfig:
 
 
 def _policies(session: Session, tenant: str | None) -> dict[uuid.UUID, tuple[str, TenantPolicy]]:
-    stmt = select(Tenant).order_by(Tenant.id)
-    if tenant is not None:
-        stmt = stmt.where(Tenant.name == tenant)
     out = {}
-    for row in session.scalars(stmt):
+    for row in LifecycleScanRepository(session).tenants(name=tenant):
         try:
             policy = policy_from_mapping(row.policy)
         except ValueError:
@@ -80,18 +77,6 @@ def _parse_cursor(cursor: str | None) -> Key | None:
         return uuid.UUID(tenant), uuid.UUID(memory)
     except ValueError:
         return None
-
-
-def _batch(
-    session: Session, tenants: list[uuid.UUID], after: Key | None, until: Key | None, size: int
-) -> list[Memory]:
-    key = tuple_(Memory.tenant_id, Memory.id)
-    stmt = select(Memory).where(Memory.tenant_id.in_(tenants), Memory.superseded_by.is_(None))
-    if after is not None:
-        stmt = stmt.where(key > tuple_(*after))
-    if until is not None:
-        stmt = stmt.where(key <= tuple_(*until))
-    return list(session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
 
 
 def _record(config: JobConfig, **fields: Any) -> LifecycleRun:
@@ -177,8 +162,10 @@ def _locked_run(
                 if not lock.renew():
                     raise LockLost("the lifecycle lock was lost; stopping")
                 try:
-                    with unit_of_work(sessions) as session:
-                        rows = _batch(session, tenants, after, until, config.batch_size)
+                    with batch(sessions, dry_run=config.dry_run) as session:
+                        rows = LifecycleScanRepository(session).batch(
+                            tenants, after=after, until=until, size=config.batch_size
+                        )
                         if not rows:
                             break
                         after = (rows[-1].tenant_id, rows[-1].id)
@@ -188,17 +175,11 @@ def _locked_run(
                             now=config.now,
                             policies=decay_policies,
                             embed=embed,
-                            record=not config.dry_run,
                             report=report,
                         )
-                        if config.dry_run:
-                            session.rollback()
-                        else:
-                            LifecycleRunRepository(session).progress(
-                                run_id,
-                                cursor=f"{after[0]}/{after[1]}",
-                                report=report.as_dict() | extra,
-                            )
+                        LifecycleRunRepository(session).progress(
+                            run_id, cursor=f"{after[0]}/{after[1]}", report=report.as_dict() | extra
+                        )
                 except StaleDataError:  # a memory was edited meanwhile: next run
                     report.skipped_conflicts += len(rows)
                 if config.pause_seconds:

@@ -17,8 +17,8 @@ from service.admin.transfer_format import MemoryExport, end_line, export_line
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
+from storage.factory import StoredEmbedding, as_columns, new_memory
 from storage.quantization import encode
-from storage.records import content_hash
 from storage.repositories import TenantRepository
 from storage.repositories.transfer import TransferRepository
 from storage.types import utcnow
@@ -27,6 +27,7 @@ logger = logging.getLogger("mnemonix")
 OnConflict = Literal["error", "skip"]
 EXPORT_BATCH = 2000
 INDEX_CHUNK = 5000
+UNSET_TENANT = uuid.UUID(int=0)
 
 
 def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
@@ -54,44 +55,41 @@ def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
 
 
 def _columns(state: AppState, item: MemoryExport) -> dict[str, Any]:
-    """The ``memory`` row of an import line (column names; ``tenant_id`` set later). The
-    embedding is kept when it is the server's model and dimension, else left to embed."""
-    row: dict[str, Any] = {
-        "id": item.id,
-        "user_id": item.user_id,
-        "agent_id": item.agent_id,
-        "session_id": item.session_id,
-        "content": item.content,
-        "content_hash": content_hash(item.content),
-        "metadata": item.metadata,
-        "occurred_at": item.occurred_at,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-        "importance": item.importance,
-        "pinned": item.pinned,
-        "access_count": item.access_count,
-        "last_accessed_at": item.last_accessed_at,
-        "strength": item.strength,
-        "stability": item.stability,
-        "tier": item.tier,
-        "superseded_by": item.superseded_by,
-        "version": item.version,
-        "embedding": None,
-        "embedding_bits": 8,
-        "embedding_scale": 1.0,
-        "embedding_model": "",
-        "embedding_dim": 0,
-    }
+    """The ``memory`` row of an import line (column names; ``tenant_id`` is set in the
+    transaction, once the tenant is known). The embedding is kept when it is the server's
+    model and dimension, else left to embed."""
     found = item.embedding
-    if (
-        found is not None
+    kept = (
+        StoredEmbedding(found.payload(), found.bits, found.scale, found.model, found.dim)
+        if found is not None
         and found.model == state.embedder.model_name
         and found.dim == state.embedder.dimension
-    ):
-        row["embedding"] = found.payload()
-        row["embedding_bits"], row["embedding_scale"] = found.bits, found.scale
-        row["embedding_model"], row["embedding_dim"] = found.model, found.dim
-    return row
+        else None
+    )
+    return as_columns(
+        new_memory(
+            tenant_id=UNSET_TENANT,
+            memory_id=item.id,
+            content=item.content,
+            created_at=item.created_at,
+            embedding=kept,
+            user_id=item.user_id,
+            agent_id=item.agent_id,
+            session_id=item.session_id,
+            metadata=item.metadata,
+            occurred_at=item.occurred_at,
+            updated_at=item.updated_at,
+            importance=item.importance,
+            pinned=item.pinned,
+            access_count=item.access_count,
+            last_accessed_at=item.last_accessed_at,
+            strength=item.strength,
+            stability=item.stability,
+            tier=item.tier,
+            version=item.version,
+            superseded_by=item.superseded_by,
+        )
+    )
 
 
 def _embed_missing(state: AppState, rows: Sequence[tuple[dict[str, Any], int]]) -> None:

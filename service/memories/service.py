@@ -17,6 +17,7 @@ from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, InvalidInput, NotFound
+from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.quantization import encode
 from storage.records import MemoryFilter, PageCursor, content_hash
@@ -51,32 +52,18 @@ def add_memories(
         # from SQL places same-time turns of a conversation exactly as they were sent
         created = now + timedelta(microseconds=i)
         rows.append(
-            Memory(
-                id=uuid.uuid4(),
+            new_memory(
                 tenant_id=tenant_id,
+                content=item.content,
+                created_at=created,
+                embedding=StoredEmbedding(payload, 8, scale, model, dimension),
                 user_id=item.user_id,
                 agent_id=item.agent_id,
                 session_id=item.session_id,
-                content=item.content,
-                content_hash=content_hash(item.content),
-                meta=item.metadata,
+                metadata=item.metadata,
                 occurred_at=item.occurred_at or now,
-                created_at=created,
-                updated_at=created,
                 importance=item.importance,
                 pinned=item.pinned,
-                access_count=0,
-                last_accessed_at=None,
-                strength=1.0,
-                stability=1.0,
-                tier="hot",
-                embedding=payload,
-                embedding_bits=8,
-                embedding_scale=scale,
-                embedding_model=model,
-                embedding_dim=dimension,
-                version=1,
-                superseded_by=None,
             )
         )
     with unit_of_work(state.sessions) as session:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage.factory import as_columns
 from storage.models import Memory, MemoryEvent
 from storage.records import MemoryFilter, PageCursor
 from storage.types import json_scalar_equals, utcnow
@@ -69,10 +70,6 @@ PLACEMENT_COLUMNS = (
     Memory.session_id,
     Memory.meta,
 )
-# (column name, attribute name) of every memory column: "metadata" is the ``meta`` attribute
-_MEMORY_COLUMNS = [
-    (column.name, attr.key) for attr in Memory.__mapper__.column_attrs for column in attr.columns
-]
 
 
 class MemoryRepository:
@@ -95,7 +92,7 @@ class MemoryRepository:
         now = utcnow()
         self.session.execute(
             insert(cast(Table, Memory.__table__)),
-            [{name: getattr(row, key) for name, key in _MEMORY_COLUMNS} for row in memories],
+            [as_columns(row) for row in memories],
         )
         self.session.execute(
             insert(cast(Table, MemoryEvent.__table__)),
