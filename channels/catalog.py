@@ -18,6 +18,13 @@ Layout (compact, one array per column, ready to be saved and mapped as it is):
 A scope that holds every live memory of the tenant answers ``None`` ("no filter"), so the
 common case (one user per tenant) costs nothing per query. Other scopes are cached per
 catalog version.
+
+Time (supersession): four ``float64`` columns per key, in epoch seconds - valid from
+(``occurred_at``) and until (the successor's ``occurred_at``; +inf while current), known from
+(``created_at``) and until (``superseded_at``; +inf) - and a ``replaced`` bit. A ``TimeView``
+turns them into a key mask: the default leaves replaced memories out (the mask is cached
+per catalog version, and costs nothing while nothing is replaced); ``as_of`` keeps what was
+valid at a time, ``known_at`` what the store knew at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import json
 import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +44,37 @@ from channels.slots import grown
 
 I32 = npt.NDArray[np.int32]
 SCOPES = ("user_id", "agent_id", "session_id")
+_TIMES = ("valid_from", "valid_until", "known_from", "known_until")
 _CACHE_SIZE = 64
+
+
+INF = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A memory's valid and transaction time, epoch seconds (``INF``: open)."""
+
+    valid_from: float = -INF
+    valid_until: float = INF
+    known_from: float = -INF
+    known_until: float = INF
+    replaced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TimeView:
+    """Which memories a search sees. Default: the current ones (not replaced).
+    ``as_of``: valid at that time. ``known_at``: known to the store at that time (both
+    together: bi-temporal). ``include_superseded``: the others too (``known_at`` still
+    holds: what the store did not know yet is never shown)."""
+
+    include_superseded: bool = False
+    as_of: float | None = None
+    known_at: float | None = None
+
+
+CURRENT = TimeView()
 
 
 def _canonical(value: Any) -> str:
@@ -82,6 +120,10 @@ class Catalog:
         self._alive = np.zeros(0, dtype=bool)
         self._generation = np.zeros(0, dtype=np.int32)
         self._versions = np.zeros(0, dtype=np.int32)
+        self._time = {name: np.zeros(0, dtype=np.float64) for name in _TIMES}
+        self._replaced = np.zeros(0, dtype=bool)
+        self._replaced_alive = 0
+        self._current: tuple[int, KeyArray] | None = None
         self._postings: dict[tuple[str, str], _Posting] = {}
         self._version = 0
         self._cache: dict[tuple[Any, ...], tuple[int, KeyArray | None]] = {}
@@ -115,8 +157,9 @@ class Catalog:
         metadata: Mapping[str, Any],
         *,
         version: int = 0,
+        timeline: Timeline | None = None,
     ) -> int:
-        """The key of ``memory_id`` (a new one if unseen), with its scope recorded."""
+        """The key of ``memory_id`` (a new one if unseen), with its scope and time recorded."""
         key = self._key_of.get(memory_id.int)
         if key is None:
             key = self._size
@@ -126,6 +169,12 @@ class Catalog:
             self._key_of[memory_id.int] = key
         elif self._alive[key]:
             self._uncount(key)
+            self._replaced_alive -= int(self._replaced[key])
+        line = timeline or Timeline()
+        for name in _TIMES:
+            self._time[name][key] = getattr(line, name)
+        self._replaced[key] = line.replaced
+        self._replaced_alive += int(line.replaced)
         self._generation[key] += 1
         self._versions[key] = version
         generation = int(self._generation[key])
@@ -146,6 +195,7 @@ class Catalog:
         key = self._key_of.pop(memory_id.int, None)
         if key is not None:
             self._uncount(key)
+            self._replaced_alive -= int(self._replaced[key])
             self._alive[key] = False
             self._version += 1
         return key
@@ -217,6 +267,40 @@ class Catalog:
             found = self._postings[(field, value)] = _Posting()
         return found
 
+    def replaced(self, key: int) -> bool:
+        return 0 <= key < self._size and bool(self._replaced[key])
+
+    def in_view(self, keys: KeyArray | None, view: TimeView) -> KeyArray | None:
+        """``keys`` (``None``: every key) narrowed to what ``view`` sees."""
+        if view == CURRENT and not self._replaced_alive:
+            return keys
+        if view.include_superseded and view.known_at is None:
+            return keys
+        if view == CURRENT:
+            cached = self._current
+            if cached is not None and cached[0] == self._version:
+                found = cached[1]
+            else:
+                version = self._version
+                found = np.flatnonzero(self._alive & ~self._replaced).astype(np.int64)
+                self._current = (version, found)
+            if keys is None:
+                return found
+            return np.intersect1d(keys, found, assume_unique=True)
+        size = self._size
+        mask = self._alive[:size].copy()
+        t = self._time
+        if view.known_at is not None:
+            mask &= (t["known_from"][:size] <= view.known_at) & (
+                view.known_at < t["known_until"][:size]
+            )
+        if view.as_of is not None and not view.include_superseded:
+            mask &= (t["valid_from"][:size] <= view.as_of) & (view.as_of < t["valid_until"][:size])
+        if keys is None:
+            return np.flatnonzero(mask).astype(np.int64)
+        keys = keys[keys < size]
+        return keys[mask[keys]]
+
     def _uncount(self, key: int) -> None:
         for name in SCOPES:
             code = int(self._columns[name][key])
@@ -230,12 +314,16 @@ class Catalog:
         self._alive = grown(self._alive, size, False)
         self._generation = grown(self._generation, size)
         self._versions = grown(self._versions, size)
+        self._replaced = grown(self._replaced, size, False)
+        for name in _TIMES:
+            self._time[name] = grown(self._time[name], size)
         for name in SCOPES:
             self._columns[name] = grown(self._columns[name], size)
 
     def nbytes(self) -> int:
         """Bytes of the arrays (the id dict is counted by the process, not here)."""
-        arrays = [self._ids, self._alive, self._generation, self._versions]
+        arrays = [self._ids, self._alive, self._generation, self._versions, self._replaced]
+        arrays += list(self._time.values())
         arrays += list(self._columns.values())
         arrays += [p.pairs for p in self._postings.values()]
         return sum(a.nbytes for a in arrays)

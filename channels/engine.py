@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
-from channels.catalog import Catalog
+from channels.catalog import CURRENT, Catalog, Timeline, TimeView
 from channels.context import ConversationIndex, context_vector, with_context
 from channels.fusion import FusedHit, fuse
 from channels.rwlock import ReadWriteLock
@@ -43,6 +43,8 @@ class IndexEntry:
     """Needed to decode a ``Code`` vector."""
     version: int = 0
     """The row's version: the engine never replaces a newer indexed version by an older one."""
+    timeline: Timeline | None = None
+    """Valid and transaction time, and whether a newer memory replaced it (supersession)."""
 
     def decoded(self) -> FloatArray | None:
         if isinstance(self.vector, Code):
@@ -64,6 +66,8 @@ class SearchSpec:
     weights: Mapping[str, float] | None = None
     depth: int = 50
     """How many hits each channel contributes to fusion."""
+    view: TimeView = CURRENT
+    """Which memories count (supersession, ``as_of``, ``known_at``): see ``TimeView``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +227,9 @@ class RetrievalEngine:
             "agent_id": entry.agent_id,
             "session_id": entry.session_id,
         }
-        key = self.catalog.assign(entry.id, scope, entry.metadata, version=entry.version)
+        key = self.catalog.assign(
+            entry.id, scope, entry.metadata, version=entry.version, timeline=entry.timeline
+        )
         if self._held is not None:
             self._held[entry.id] = entry
         self._conversations.place(
@@ -316,11 +322,14 @@ class RetrievalEngine:
         if spec.weights:
             weights.update(spec.weights)
         weights = {n: w for n, w in weights.items() if n in self.channels}
-        allowed = self.catalog.allowed(
-            user_id=spec.user_id,
-            agent_id=spec.agent_id,
-            session_id=spec.session_id,
-            metadata=spec.metadata,
+        allowed = self.catalog.in_view(
+            self.catalog.allowed(
+                user_id=spec.user_id,
+                agent_id=spec.agent_id,
+                session_id=spec.session_id,
+                metadata=spec.metadata,
+            ),
+            spec.view,
         )
         query = Query(
             text=spec.text,

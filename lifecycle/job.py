@@ -1,5 +1,5 @@
 """The lifecycle job: one run decays and compresses every memory, then consolidates
-near-duplicates and flags contradictions, tenant by tenant under each tenant's policy.
+near-duplicates, flags contradictions and supersedes outdated memories, tenant by tenant under each tenant's policy.
 
 - **One runner at a time** across processes: the run holds ``storage.locks.runner_lock``
   (PostgreSQL advisory lock / SQLite lease). A run that cannot take it is recorded as
@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
+from lifecycle.supersession import DetectReport, Names, detect_tenant
 from storage.db import batch, unit_of_work
 from storage.locks import RunnerLock
 from storage.models import LifecycleRun, Memory
@@ -114,8 +115,11 @@ def run_job(
     config: JobConfig,
     *,
     embed: Embed | None = None,
+    names: Names | None = None,
 ) -> LifecycleRun:
-    """Run the lifecycle once; returns the recorded run (``skipped`` if another runner works)."""
+    """Run the lifecycle once; returns the recorded run (``skipped`` if another runner works).
+    ``names`` finds the proper names of a text (supersession detection; see
+    ``lifecycle.claims``)."""
     if not lock.acquire():
         with unit_of_work(sessions) as session:
             run = LifecycleRunRepository(session).add(
@@ -130,13 +134,17 @@ def run_job(
             session.expunge(run)
         return run
     try:
-        return _locked_run(sessions, lock, config, embed)
+        return _locked_run(sessions, lock, config, embed, names)
     finally:
         lock.release()
 
 
 def _locked_run(
-    sessions: sessionmaker[Session], lock: RunnerLock, config: JobConfig, embed: Embed | None
+    sessions: sessionmaker[Session],
+    lock: RunnerLock,
+    config: JobConfig,
+    embed: Embed | None,
+    names: Names | None,
 ) -> LifecycleRun:
     with unit_of_work(sessions) as session:
         runs = LifecycleRunRepository(session)
@@ -185,6 +193,7 @@ def _locked_run(
                 if config.pause_seconds:
                     time.sleep(config.pause_seconds)
         merges = MergeReport()
+        detected = DetectReport()
         for tenant_id, (_, policy) in policies.items():
             if policy.consolidation.enabled:
                 consolidate_tenant(
@@ -198,9 +207,15 @@ def _locked_run(
                 )
             if policy.contradictions:
                 flag_contradictions(sessions, tenant_id, dry_run=config.dry_run, report=merges)
+            if policy.supersession:
+                detect_tenant(
+                    sessions, tenant_id, names=names, dry_run=config.dry_run, report=detected
+                )
             lock.renew()
         report.consolidated, report.merged = merges.consolidated, merges.merged
         report.contradictions = merges.contradictions
+        report.superseded = detected.superseded
+        extra["supersessions"] = detected.pairs
         report.skipped_conflicts += merges.skipped_conflicts
         report.bytes_after += merges.bytes_delta
         extra["merges"] = merges.merges

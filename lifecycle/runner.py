@@ -40,6 +40,7 @@ class RunReport:
     consolidated: int = 0
     merged: int = 0
     contradictions: int = 0
+    superseded: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,6 +23,7 @@ from service.guard import RequestGuard
 from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
 from service.memories.endpoints import router as memories_router
+from service.memories.supersessions import router as supersessions_router
 from service.metrics import install_metrics
 from service.problems import (
     PROBLEM_RESPONSES,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(memories_router, responses=PROBLEM_RESPONSES)
     app.include_router(search_router, responses=PROBLEM_RESPONSES)
+    app.include_router(supersessions_router, responses=PROBLEM_RESPONSES)
     app.include_router(admin_router, responses=PROBLEM_RESPONSES)
     install_metrics(app)
     app.include_router(dashboard_router, responses=PROBLEM_RESPONSES)

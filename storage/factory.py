@@ -56,6 +56,9 @@ def new_memory(
     tier: str = "hot",
     version: int = 1,
     superseded_by: uuid.UUID | None = None,
+    replaced_by: uuid.UUID | None = None,
+    superseded_at: datetime | None = None,
+    valid_until: datetime | None = None,
 ) -> Memory:
     """A new memory row with every column set; ``occurred_at`` and ``updated_at`` default
     to ``created_at``. ``embedding=None`` leaves the row without a vector (to embed later)."""
@@ -86,6 +89,9 @@ def new_memory(
         embedding_dim=code.dim,
         version=version,
         superseded_by=superseded_by,
+        replaced_by=replaced_by,
+        superseded_at=superseded_at,
+        valid_until=valid_until,
     )
 
 

@@ -88,6 +88,9 @@ def _columns(state: AppState, item: MemoryExport) -> dict[str, Any]:
             tier=item.tier,
             version=item.version,
             superseded_by=item.superseded_by,
+            replaced_by=item.replaced_by,
+            superseded_at=item.superseded_at,
+            valid_until=item.valid_until,
         )
     )
 

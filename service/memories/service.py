@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import dissolve
+from lifecycle.supersession import release
+from service.memories import supersession
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
@@ -67,9 +69,20 @@ def add_memories(
             )
         )
     with unit_of_work(state.sessions) as session:
+        olds = supersession.targets(
+            session, tenant_id=tenant_id, ids=[i for item in items for i in item.supersedes]
+        )
         MemoryRepository(session).insert_created(rows)
-    state.indexes.apply(tenant_id, upserted=rows)
-    return rows
+        touched: list[Memory] = []
+        for row, item in zip(rows, items, strict=True):
+            touched += supersession.record(
+                session, new=row, olds=[olds[i] for i in dict.fromkeys(item.supersedes)]
+            )
+        touched += supersession.detect(session, rows, tenant_id=tenant_id)
+    changed = supersession.newest([*rows, *touched])
+    state.indexes.apply(tenant_id, upserted=changed)
+    latest = {row.id: row for row in changed}
+    return [latest[row.id] for row in rows]
 
 
 def get_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> Memory:
@@ -83,7 +96,8 @@ def get_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -
 def update_memory(
     state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID, patch: MemoryUpdate
 ) -> Memory:
-    fields = patch.model_dump(exclude_unset=True, exclude={"version"})
+    fields = patch.model_dump(exclude_unset=True, exclude={"version", "supersedes"})
+    supersedes = patch.supersedes or []
     restored: list[Memory] = []
     removed: list[uuid.UUID] = []
     if any(fields.get(name) is None for name in fields):
@@ -111,7 +125,10 @@ def update_memory(
                 if old != value:
                     changes[name] = {"from": _jsonable(old), "to": _jsonable(value)}
                     setattr(row, attr, value)
-            if not changes:
+            olds = supersession.targets(
+                session, tenant_id=tenant_id, ids=supersedes, memory_id=memory_id
+            )
+            if not changes and not olds:
                 return row
             if code is not None and "content" in changes:
                 _set_embedding(state, row, *code)
@@ -119,12 +136,20 @@ def update_memory(
                 if row.tier != "hot":
                     changes["tier"] = {"from": row.tier, "to": "hot"}
                     row.tier = "hot"
-            row.updated_at = utcnow()
-            session.flush()
-            repo.add_event(memory=row, event="updated", changes=changes)
+            if changes:
+                row.updated_at = utcnow()
+                session.flush()
+                repo.add_event(memory=row, event="updated", changes=changes)
+            touched = supersession.record(session, new=row, olds=list(olds.values()))
+            if "occurred_at" in changes:  # it ends the valid time of what it replaced
+                touched += supersession.resettle_replaced(session, row)
+            if "content" in changes:
+                touched += supersession.detect(session, [row], tenant_id=tenant_id)
     except StaleDataError as exc:
         raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
-    state.indexes.apply(tenant_id, upserted=[*restored, row], deleted=removed)
+    state.indexes.apply(
+        tenant_id, upserted=supersession.newest([*restored, row, *touched]), deleted=removed
+    )
     return row
 
 
@@ -135,11 +160,17 @@ def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID
         row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
         if row is None:
             raise NotFound(f"No memory {memory_id}.")
-        undone = dissolve(session, row, keep_row=False)  # sources of a consolidation come back
+        # what it replaced is current again; sources of a consolidation come back
+        released = release(session, row, actor="api")
+        undone = dissolve(session, row, keep_row=False)
         repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
         repo.add_event(memory=row, event="deleted", changes={})
         repo.delete(row)
-    state.indexes.apply(tenant_id, upserted=undone.restored, deleted=[*undone.removed, memory_id])
+    state.indexes.apply(
+        tenant_id,
+        upserted=supersession.newest([*undone.restored, *released]),
+        deleted=[*undone.removed, memory_id],
+    )
 
 
 def history(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:

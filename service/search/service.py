@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 import uuid
 
+from channels.catalog import TimeView
 from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
 from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
+from service.search.supersession import below_successors, supersession_notes
 from service.state import AppState
 from storage.errors import InvalidInput
 from storage.repositories import MemoryRepository
@@ -72,6 +74,11 @@ def _ranked(
         channels=names,
         weights=request.weights,
         depth=state.settings.search.depth,
+        view=TimeView(
+            include_superseded=request.include_superseded,
+            as_of=request.as_of.timestamp() if request.as_of else None,
+            known_at=request.known_at.timestamp() if request.known_at else None,
+        ),
     )
     return state.indexes.engine(tenant_id).search(spec)
 
@@ -91,11 +98,16 @@ def _response(
         rows = MemoryRepository(session).get_many(
             tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]
         )
+    hits = [h for h in outcome.hits if h.memory_id in rows]  # else deleted meanwhile
+    if request.include_superseded:
+        hits = below_successors(hits, rows)
+    notes = supersession_notes(state, tenant_id, request, rows) if request.explain else {}
     results = []
-    for hit in outcome.hits:
-        row = rows.get(hit.memory_id)
-        if row is None:  # deleted between ranking and loading
-            continue
+    for hit in hits:
+        row = rows[hit.memory_id]
+        why = {k: dict(v) for k, v in hit.why.items()}
+        if hit.memory_id in notes:
+            why["supersession"] = notes[hit.memory_id]
         results.append(
             SearchHit(
                 memory=MemoryRead.of(row),
@@ -104,7 +116,7 @@ def _response(
                     name: ChannelRankRead(rank=r.rank, score=r.score)
                     for name, r in hit.fused.channels.items()
                 },
-                explanation={k: dict(v) for k, v in hit.why.items()} if request.explain else None,
+                explanation=why if request.explain else None,
             )
         )
     state.access.record(tenant_id, [r.memory.id for r in results])

@@ -56,7 +56,8 @@ class LifecycleScanRepository:
 
 
 def _current() -> list[ColumnElement[bool]]:
-    return [Memory.superseded_by.is_(None)]
+    """Neither consolidated into another memory nor replaced by a newer one."""
+    return [Memory.superseded_by.is_(None), Memory.replaced_by.is_(None)]
 
 
 class LifecycleRunRepository:
@@ -168,9 +169,12 @@ class LinkRepository:
         return list(self.session.scalars(stmt.order_by(MemoryLink.id)))
 
     def remove_for(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> None:
+        """Consolidation and contradiction links from or to a memory (supersession links are
+        released by ``lifecycle.supersession.release``, which restores what they replaced)."""
         self.session.execute(
             delete(MemoryLink).where(
                 MemoryLink.tenant_id == tenant_id,
+                MemoryLink.relation.in_(("consolidates", "contradicts")),
                 or_(MemoryLink.memory_id == memory_id, MemoryLink.other_id == memory_id),
             )
         )

@@ -40,6 +40,8 @@ def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElemen
         clauses.append(Memory.occurred_at >= flt.occurred_after)
     if flt.occurred_before is not None:
         clauses.append(Memory.occurred_at < flt.occurred_before)
+    if not flt.include_superseded:
+        clauses.append(Memory.replaced_by.is_(None))
     return clauses
 
 
@@ -48,6 +50,10 @@ INDEX_COLUMNS = (
     Memory.tenant_id,
     Memory.version,
     Memory.superseded_by,
+    Memory.replaced_by,
+    Memory.created_at,
+    Memory.superseded_at,
+    Memory.valid_until,
     Memory.content,
     Memory.occurred_at,
     Memory.user_id,
@@ -64,6 +70,10 @@ INDEX_COLUMNS = (
 PLACEMENT_COLUMNS = (
     Memory.id,
     Memory.version,
+    Memory.replaced_by,
+    Memory.created_at,
+    Memory.superseded_at,
+    Memory.valid_until,
     Memory.occurred_at,
     Memory.user_id,
     Memory.agent_id,
