@@ -88,7 +88,7 @@ _VERB_PATTERNS: list[tuple[str, str]] = [
         "age",
         r"(?:'m |'re | am | is | are )"
         + _ADV
-        + r"(?P<value>\d{1,3})(?: years old| yrs old)?(?=[.,;!]|$)",
+        + r"(?P<value>\d{1,3})(?: years old| yrs old)?(?: now)?(?=[.,;!]|$)",
     ),
     ("age", _HAVE + _ADV + r"turned (?P<value>\d{1,3})(?: years old)?(?=[.,;!]| today|$)"),
 ]
@@ -177,13 +177,14 @@ _SUBJECT_VERBS = [
 
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]*")
 _SKIP = re.compile(
-    r"\b(?:not|n't|never|no longer|used to|would|wouldn't|could|might|may|should|if|"
+    r"\b(?:not|n't|never|no longer|used to|would|wouldn't|could|might|should|if|"
     r"wish|wished|hope|hoped|hoping|want|wanted|wanna|dream|dreamed|dreaming|plan|planning|"
     r"planned|going to|gonna|will|'ll|next (?:week|month|year)|someday|one day|soon|"
     r"thinking (?:about|of)|considering|love to|like to|'d|maybe|perhaps|unless|when I was|"
     r"back then|until|pretend|imagine|whether|seeing)\b",
     re.I,
 )
+_MAY = re.compile(r"\bmay\b")  # the verb, not the month
 _PAST_VERB = re.compile(r"\b(?:lived|worked|resided|was living|was working|were living)\b", re.I)
 _ARTICLES = re.compile(r"^(?:the|a|an|my|our)\s+", re.I)
 _SELF = {"i", "we", "my"}
@@ -239,8 +240,8 @@ def _subject(raw: str, me: str, names: Collection[str] | None) -> str | None:
 def _value(attribute: str, raw: str) -> str:
     if attribute == "phone":
         return re.sub(r"\D", "", raw)
-    value = norm(raw)
-    return re.sub(r"\s+(?:now|today|again|too|as well)$", "", value)
+    value = re.sub(r"^(?:still|now|actually|definitely|probably|also|currently) ", "", norm(raw))
+    return re.sub(r"\s+(?:now|today|again|too|as well|still)$", "", value)
 
 
 def extract_claims(text: str, *, speaker: str, names: Collection[str] | None = None) -> list[Claim]:
@@ -256,7 +257,12 @@ def extract_claims(text: str, *, speaker: str, names: Collection[str] | None = N
 
     for match in _SENTENCE.finditer(text):
         sentence = match.group(0).strip()
-        if not sentence or sentence.endswith("?") or _SKIP.search(sentence):
+        if (
+            not sentence
+            or sentence.endswith("?")
+            or _SKIP.search(sentence)
+            or _MAY.search(sentence)
+        ):
             continue
         for attribute, pattern in _SUBJECT_VERBS:
             for m in pattern.finditer(sentence):
@@ -300,7 +306,7 @@ def same_value(a: str, b: str) -> bool:
         return True
     x, y = a.split(), b.split()
     short, long = (x, y) if len(x) <= len(y) else (y, x)
-    return long[: len(short)] == short or long[-len(short) :] == short
+    return long[: len(short)] == short
 
 
 @dataclass(frozen=True, slots=True)

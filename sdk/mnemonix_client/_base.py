@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,8 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 def _clean(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):

@@ -101,6 +101,9 @@ class Mnemonix(BaseClient):
         channels: Sequence[str] | None = None,
         weights: Mapping[str, float] | None = None,
         explain: bool = False,
+        include_superseded: bool = False,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
     ) -> SearchResult:
         """Search is read-only, so it is retried like an idempotent call."""
         body = {
@@ -114,6 +117,9 @@ class Mnemonix(BaseClient):
             "channels": list(channels) if channels else None,
             "weights": dict(weights) if weights else None,
             "explain": explain,
+            "include_superseded": include_superseded or None,
+            "as_of": as_of,
+            "known_at": known_at,
         }
         return SearchResult.model_validate(
             self.request("POST", "/v1/search", json=body, retry_post=True)
@@ -135,7 +141,9 @@ class Memories:
         occurred_at: datetime | None = None,
         importance: float | None = None,
         pinned: bool | None = None,
+        supersedes: Sequence[uuid.UUID | str] | None = None,
     ) -> Memory:
+        """``supersedes``: ids of memories this one replaces (they leave default recall)."""
         body = {
             "content": content,
             "user_id": user_id,
@@ -145,6 +153,7 @@ class Memories:
             "occurred_at": occurred_at,
             "importance": importance,
             "pinned": pinned,
+            "supersedes": [str(i) for i in supersedes] if supersedes else None,
         }
         return Memory.model_validate(self._client.request("POST", "/v1/memories", json=body))
 
@@ -161,7 +170,8 @@ class Memories:
     def update(
         self, memory_id: uuid.UUID | str, *, version: int | None = None, **fields: Any
     ) -> Memory:
-        """Change ``content``, ``metadata``, ``occurred_at``, ``importance`` or ``pinned``."""
+        """Change ``content``, ``metadata``, ``occurred_at``, ``importance`` or ``pinned``;
+        ``supersedes=[ids]`` adds memories this one replaces."""
         body = {**fields, "version": version}
         return Memory.model_validate(
             self._client.request("PATCH", f"/v1/memories/{memory_id}", json=body)

@@ -27,7 +27,8 @@ def proper_names(text: str) -> Collection[str]:
     out: set[str] = set()
     for entity in extract_entities(text):
         if entity.kind == "proper":
-            surface = " ".join(entity.surface.lower().split())
+            surface = " ".join(entity.surface.lower().replace("’", "'").split())
+            surface = surface[:-2] if surface.endswith("'s") else surface
             out.add(surface)
             out.add(surface.split()[0])
     return out
