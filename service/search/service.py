@@ -15,7 +15,7 @@ from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
 from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
-from service.search.supersession import below_successors, supersession_notes
+from service.search.supersession import supersession_notes, with_successors
 from service.state import AppState
 from storage.errors import InvalidInput
 from storage.repositories import MemoryRepository
@@ -100,7 +100,7 @@ def _response(
         )
     hits = [h for h in outcome.hits if h.memory_id in rows]  # else deleted meanwhile
     if request.include_superseded:
-        hits = below_successors(hits, rows)
+        hits = with_successors(state, tenant_id, hits, rows, limit=request.limit)
     notes = supersession_notes(state, tenant_id, request, rows) if request.explain else {}
     results = []
     for hit in hits:

@@ -7,14 +7,60 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels.engine import ResultHit
+from channels.fusion import FusedHit
 from service.schemas import SearchRequest
 from service.state import AppState
 from storage.models import Memory
+from storage.repositories import MemoryRepository
 from storage.repositories.supersession import SupersessionRepository
+
+MAX_CHAIN = 20
+"""Successors followed at most (a chain longer than this is cut; the current memory of a
+very long chain is then not pulled in)."""
 
 
 def _successor(row: Memory) -> uuid.UUID | None:
     return row.replaced_by
+
+
+def with_successors(
+    state: AppState,
+    tenant_id: uuid.UUID,
+    hits: Sequence[ResultHit],
+    rows: dict[uuid.UUID, Memory],
+    *,
+    limit: int,
+) -> list[ResultHit]:
+    """The chain: every superseded hit's successors (up to the current memory) are in the
+    answer - one not ranked by the channels is pulled in at its best predecessor's score,
+    with no channel ranks - and each memory ranks above what it replaced. At most ``limit``."""
+    wanted = {r.replaced_by for r in rows.values() if r.replaced_by is not None} - set(rows)
+    with state.sessions() as session:
+        repo = MemoryRepository(session)
+        for _ in range(MAX_CHAIN):
+            if not wanted:
+                break
+            found = repo.get_many(tenant_id=tenant_id, ids=list(wanted))
+            rows.update(found)
+            wanted = {r.replaced_by for r in found.values() if r.replaced_by is not None}
+            wanted -= set(rows)
+    listed = {h.memory_id for h in hits}
+    best: dict[uuid.UUID, ResultHit] = {}
+    for hit in hits:
+        successor = rows[hit.memory_id].replaced_by
+        while successor is not None and successor in rows and successor not in listed:
+            best.setdefault(successor, hit)
+            successor = rows[successor].replaced_by
+    pulled = [
+        ResultHit(
+            memory_id,
+            FusedHit(key=-1, score=source.fused.score, channels={}),
+            {"chain": {"pulled_in_for": str(source.memory_id)}},
+        )
+        for memory_id, source in best.items()
+    ]
+    ordered = sorted([*hits, *pulled], key=lambda h: -h.fused.score)
+    return below_successors(ordered, rows)[:limit]
 
 
 def below_successors(
