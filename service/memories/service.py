@@ -68,6 +68,21 @@ def add_memories(
                 pinned=item.pinned,
             )
         )
+    try:
+        touched = _store(state, tenant_id=tenant_id, rows=rows, items=items)
+    except StaleDataError as exc:  # a memory it supersedes was changed concurrently
+        raise Conflict("A memory this write supersedes was changed concurrently; retry.") from exc
+    changed = supersession.newest([*rows, *touched])
+    state.indexes.apply(tenant_id, upserted=changed)
+    latest = {row.id: row for row in changed}
+    return [latest[row.id] for row in rows]
+
+
+def _store(
+    state: AppState, *, tenant_id: uuid.UUID, rows: list[Memory], items: Sequence[MemoryCreate]
+) -> list[Memory]:
+    """One transaction: the rows, their explicit supersessions, then detection. Returns the
+    memories whose supersession changed."""
     with unit_of_work(state.sessions) as session:
         olds = supersession.targets(
             session, tenant_id=tenant_id, ids=[i for item in items for i in item.supersedes]
@@ -79,10 +94,7 @@ def add_memories(
                 session, new=row, olds=[olds[i] for i in dict.fromkeys(item.supersedes)]
             )
         touched += supersession.detect(session, rows, tenant_id=tenant_id)
-    changed = supersession.newest([*rows, *touched])
-    state.indexes.apply(tenant_id, upserted=changed)
-    latest = {row.id: row for row in changed}
-    return [latest[row.id] for row in rows]
+    return touched
 
 
 def get_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> Memory:
