@@ -163,10 +163,10 @@ def scale(n: int, queries: int) -> None:
     import numpy as np
 
     from bench.common import median, percentile
-    from channels.catalog import Timeline, TimeView
     from channels.embedder_hash import HashEmbedder
     from channels.engine import IndexEntry, RetrievalEngine, SearchSpec
     from channels.registry import build_channels
+    from channels.timeline import Timeline, TimeView
     from service.settings import SearchSettings
 
     rng = np.random.default_rng(7)

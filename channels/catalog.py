@@ -33,7 +33,6 @@ import json
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,40 +40,12 @@ import numpy.typing as npt
 
 from channels.base import KeyArray
 from channels.slots import grown
+from channels.timeline import CURRENT, Timeline, TimeView
 
 I32 = npt.NDArray[np.int32]
 SCOPES = ("user_id", "agent_id", "session_id")
 _TIMES = ("valid_from", "valid_until", "known_from", "known_until")
 _CACHE_SIZE = 64
-
-
-INF = float("inf")
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """A memory's valid and transaction time, epoch seconds (``INF``: open)."""
-
-    valid_from: float = -INF
-    valid_until: float = INF
-    known_from: float = -INF
-    known_until: float = INF
-    replaced: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TimeView:
-    """Which memories a search sees. Default: the current ones (not replaced).
-    ``as_of``: valid at that time. ``known_at``: known to the store at that time (both
-    together: bi-temporal). ``include_superseded``: the others too (``known_at`` still
-    holds: what the store did not know yet is never shown)."""
-
-    include_superseded: bool = False
-    as_of: float | None = None
-    known_at: float | None = None
-
-
-CURRENT = TimeView()
 
 
 def _canonical(value: Any) -> str:

@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
-from channels.catalog import CURRENT, Catalog, Timeline, TimeView
+from channels.catalog import Catalog
 from channels.context import ConversationIndex, context_vector, with_context
 from channels.fusion import FusedHit, fuse
 from channels.rwlock import ReadWriteLock
+from channels.timeline import CURRENT, Timeline, TimeView
 from storage.quantization import Code, decode
 
 

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.base import Channel, FloatArray
-from channels.catalog import INF, Timeline
 from channels.engine import IndexEntry, RetrievalEngine
 from channels.registry import build_channels, weight_policy
 from channels.semantic import TIER_BITS as INDEX_BITS
+from channels.timeline import INF, Timeline
 from service.settings import Settings
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository

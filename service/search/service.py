@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from channels.catalog import TimeView
 from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
+from channels.timeline import TimeView
 from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
 from service.search.supersession import supersession_notes, with_successors
