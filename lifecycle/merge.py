@@ -24,6 +24,7 @@ from lifecycle.consolidate import clusters, extractive_summary, token_overlap, w
 from lifecycle.contradictions import Stated, contradictions, extract_claims
 from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
+from lifecycle.supersession import release
 from storage.db import batch
 from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory
@@ -245,6 +246,8 @@ def dissolve(session: Session, row: Memory, *, keep_row: bool) -> Dissolved:
                 repo.add_event(memory=source, event="restored", changes={}, actor="api")
                 out.restored.append(source)
         if target is not row:
+            # what the removed consolidated memory replaced is current again
+            out.restored += release(session, target, actor="api")
             links.remove_for(tenant_id=row.tenant_id, memory_id=target.id)
             repo.scrub_history(tenant_id=row.tenant_id, memory_id=target.id)
             repo.add_event(memory=target, event="deleted", changes={}, actor="api")

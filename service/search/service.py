@@ -64,7 +64,8 @@ def _ranked(
         timings["embed"] = (time.perf_counter() - t0) * 1000.0
     spec = SearchSpec(
         text=request.query,
-        reference_time=request.reference_time or utcnow(),
+        # "last week" in an as_of question means the week before as_of
+        reference_time=request.reference_time or request.as_of or utcnow(),
         limit=request.limit,
         vector=vector,
         user_id=request.user_id,

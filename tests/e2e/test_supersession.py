@@ -4,6 +4,7 @@ current, ``include_superseded`` / ``as_of`` / ``known_at``, and exact undo."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -188,3 +189,29 @@ def test_lifecycle_detects_what_the_write_path_could_not(
     assert run["superseded"] == 1
     assert _get(client, headers, old["id"])["superseded_by"] == new["id"]
     assert _search(client, headers, "where do I work") == [new["id"]]
+
+
+def test_export_and_import_keep_the_chain(client: TestClient, headers: dict[str, str]) -> None:
+    admin = auth(ADMIN_KEY)
+    old = _add(client, headers, "I live in Paris.", occurred_at=T1)
+    new = _add(client, headers, "I just moved to Berlin!", occurred_at=T2)
+    exported = client.get("/v1/admin/tenants/acme/export", headers=admin)
+    assert exported.status_code == 200
+    lines = [line for line in exported.text.splitlines() if line]
+    by_id = {row["id"]: row for row in map(json.loads, lines[:-1])}
+    assert by_id[old["id"]]["replaced_by"] == new["id"]
+    assert by_id[new["id"]]["links"][0]["relation"] == "supersedes"
+    assert client.delete(f"/v1/memories/{new['id']}", headers=headers).status_code == 204
+    assert client.delete(f"/v1/memories/{old['id']}", headers=headers).status_code == 204
+    imported = client.post(
+        "/v1/admin/tenants/acme/import",
+        content=exported.content,
+        headers={**admin, "Content-Type": "application/x-ndjson"},
+    )
+    assert imported.status_code == 200, imported.text
+    assert _get(client, headers, old["id"])["superseded_by"] == new["id"]
+    assert _search(client, headers, "where do I live") == [new["id"]]
+    assert _search(client, headers, "where do I live", as_of="2026-02-01T00:00:00Z") == [old["id"]]
+    # the restored links undo as before
+    assert client.delete(f"/v1/memories/{new['id']}", headers=headers).status_code == 204
+    assert _get(client, headers, old["id"])["superseded_by"] is None
