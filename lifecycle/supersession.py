@@ -153,18 +153,24 @@ def _apply(
 
 
 def detect_on_write(
-    session: Session, written: Sequence[Memory], *, names: Names | None, actor: str = "api"
+    session: Session,
+    written: Sequence[Memory],
+    *,
+    names: Names | None,
+    fresh: bool,
+    actor: str = "api",
 ) -> list[Memory]:
     """Store the claims of freshly written (or edited) memories and supersede what they
     outdate in their scope (or what outdates them: a memory written late about an earlier
-    time). Candidates come from the claim index, not a scan. Returns the superseded rows
-    (ORM rows of this session)."""
+    time). Candidates come from the claim index, not a scan. ``fresh``: the rows were
+    created in this transaction (no claims stored yet). Returns the superseded rows (ORM
+    rows of this session)."""
     repo = SupersessionRepository(session)
     claims = {row.id: claims_of(row, names) for row in written}
     for row in written:
-        repo.set_claims(
-            memory=row, claims=[(c.subject, c.attribute, c.value) for c in claims[row.id]]
-        )
+        if claims[row.id] or not fresh:
+            found = [(c.subject, c.attribute, c.value) for c in claims[row.id]]
+            repo.set_claims(memory=row, claims=found, fresh=fresh)
     touched: list[Memory] = []
     by_scope: dict[tuple[str | None, str | None], list[Memory]] = {}
     for row in written:
@@ -227,7 +233,9 @@ def detect_tenant(
             claims[row.id] = found
             if row.id not in stored:
                 repo.set_claims(
-                    memory=row, claims=[(c.subject, c.attribute, c.value) for c in found]
+                    memory=row,
+                    claims=[(c.subject, c.attribute, c.value) for c in found],
+                    fresh=True,
                 )
                 report.claims_backfilled += 1
             by_scope.setdefault((row.user_id, row.agent_id), []).append(row)

@@ -93,7 +93,7 @@ def _store(
             touched += supersession.record(
                 session, new=row, olds=[olds[i] for i in dict.fromkeys(item.supersedes)]
             )
-        touched += supersession.detect(session, rows, tenant_id=tenant_id)
+        touched += supersession.detect(session, rows, tenant_id=tenant_id, fresh=True)
     return touched
 
 
@@ -156,7 +156,7 @@ def update_memory(
             if "occurred_at" in changes:  # it ends the valid time of what it replaced
                 touched += supersession.resettle_replaced(session, row)
             if "content" in changes:
-                touched += supersession.detect(session, [row], tenant_id=tenant_id)
+                touched += supersession.detect(session, [row], tenant_id=tenant_id, fresh=False)
     except StaleDataError as exc:
         raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
     state.indexes.apply(

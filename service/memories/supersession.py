@@ -103,11 +103,13 @@ def resettle_replaced(session: Session, row: Memory) -> list[Memory]:
     return [other for other in found.values() if settle(session, other, actor="api")]
 
 
-def detect(session: Session, written: Sequence[Memory], *, tenant_id: uuid.UUID) -> list[Memory]:
-    """Detection on a write, if the tenant's policy has it on."""
+def detect(
+    session: Session, written: Sequence[Memory], *, tenant_id: uuid.UUID, fresh: bool
+) -> list[Memory]:
+    """Detection on a write (``fresh``: of new memories), if the tenant's policy has it on."""
     if not written or not detection_on(session, tenant_id):
         return []
-    return detect_on_write(session, written, names=proper_names)
+    return detect_on_write(session, written, names=proper_names, fresh=fresh)
 
 
 def newest(rows: Iterable[Any]) -> list[Any]:

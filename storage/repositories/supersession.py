@@ -148,9 +148,12 @@ class SupersessionRepository:
         *,
         memory: Memory,
         claims: Iterable[tuple[str, str, str]],
+        fresh: bool = False,
     ) -> None:
-        """Replace the claims stored for ``memory`` by ``(subject, attribute, value)``s."""
-        self.session.execute(delete(MemoryClaim).where(MemoryClaim.memory_id == memory.id))
+        """Replace the claims stored for ``memory`` by ``(subject, attribute, value)``s
+        (``fresh``: a memory written in this transaction, with none stored yet)."""
+        if not fresh:
+            self.session.execute(delete(MemoryClaim).where(MemoryClaim.memory_id == memory.id))
         self.session.add_all(
             MemoryClaim(
                 tenant_id=memory.tenant_id,
