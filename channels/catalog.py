@@ -26,6 +26,13 @@ keys that have one; with none (the common case) a search pays nothing. Otherwise
 expired at the search's ``now`` are found by one vectorised comparison and either removed
 from the scope (``unexpired``) or, when the scope is the whole tenant and few have
 expired, left for the engine to over-fetch past and drop (so "no filter" stays cheap).
+
+Time (supersession): four ``float64`` columns per key, in epoch seconds - valid from
+(``occurred_at``) and until (the successor's ``occurred_at``; +inf while current), known from
+(``created_at``) and until (``superseded_at``; +inf) - and a ``replaced`` bit. A ``TimeView``
+turns them into a key mask: the default leaves replaced memories out (the mask is cached
+per catalog version, and costs nothing while nothing is replaced); ``as_of`` keeps what was
+valid at a time, ``known_at`` what the store knew at a time.
 """
 
 from __future__ import annotations
@@ -43,9 +50,11 @@ from channels.base import KeyArray
 from channels.expiry import Expired, expired_at
 from channels.hashids import HashIds, stable_hash_bytes
 from channels.slots import grown
+from channels.timeline import CURRENT, Timeline, TimeView
 
 I32 = npt.NDArray[np.int32]
 SCOPES = ("user_id", "agent_id", "session_id")
+_TIMES = ("valid_from", "valid_until", "known_from", "known_until")
 _CACHE_SIZE = 64
 OVERFETCH_MAX = 256
 """Up to this many expired keys are skipped by over-fetching; more become a key filter."""
@@ -103,6 +112,10 @@ class Catalog:
         self._expires = np.zeros(0, dtype=np.float64)
         self._expiring = 0
         self._expired: Expired | None = None
+        self._time = {name: np.zeros(0, dtype=np.float64) for name in _TIMES}
+        self._replaced = np.zeros(0, dtype=bool)
+        self._replaced_alive = 0
+        self._current: tuple[int, KeyArray] | None = None
         self._postings: dict[tuple[str, str], _Posting] = {}
         self._version = 0
         self._cache: dict[tuple[Any, ...], tuple[int, KeyArray | None]] = {}
@@ -144,8 +157,10 @@ class Catalog:
         *,
         version: int = 0,
         expires: float = 0.0,
+        timeline: Timeline | None = None,
     ) -> int:
-        """The key of ``memory_id`` (a new one if unseen), with its scope recorded."""
+        """The key of ``memory_id`` (a new one if unseen), with its scope, expiry and time
+        recorded."""
         key = self.key(memory_id)
         if key is None:
             key = self._size
@@ -159,8 +174,14 @@ class Catalog:
                 self._key_of.add(hashed, key)
         elif self._alive[key]:
             self._uncount(key)
+            self._replaced_alive -= int(self._replaced[key])
         self._expires[key] = expires
         self._expiring += expires > 0
+        line = timeline or Timeline()
+        for name in _TIMES:
+            self._time[name][key] = getattr(line, name)
+        self._replaced[key] = line.replaced
+        self._replaced_alive += int(line.replaced)
         self._generation[key] += 1
         self._versions[key] = version
         generation = int(self._generation[key])
@@ -183,6 +204,7 @@ class Catalog:
             if self._collided.pop(memory_id.int, None) is None:
                 self._key_of.remove(_hash(memory_id))
             self._uncount(key)
+            self._replaced_alive -= int(self._replaced[key])
             self._alive[key] = False
             self._version += 1
         return key
@@ -280,6 +302,40 @@ class Catalog:
             self._expired = found  # one assignment: concurrent searches see old or new whole
         return found
 
+    def replaced(self, key: int) -> bool:
+        return 0 <= key < self._size and bool(self._replaced[key])
+
+    def in_view(self, keys: KeyArray | None, view: TimeView) -> KeyArray | None:
+        """``keys`` (``None``: every key) narrowed to what ``view`` sees."""
+        if view == CURRENT and not self._replaced_alive:
+            return keys
+        if view.include_superseded and view.known_at is None:
+            return keys
+        if view == CURRENT:
+            cached = self._current
+            if cached is not None and cached[0] == self._version:
+                found = cached[1]
+            else:
+                version = self._version
+                found = np.flatnonzero(self._alive & ~self._replaced).astype(np.int64)
+                self._current = (version, found)
+            if keys is None:
+                return found
+            return np.intersect1d(keys, found, assume_unique=True)
+        size = self._size
+        mask = self._alive[:size].copy()
+        t = self._time
+        if view.known_at is not None:
+            mask &= (t["known_from"][:size] <= view.known_at) & (
+                view.known_at < t["known_until"][:size]
+            )
+        if view.as_of is not None and not view.include_superseded:
+            mask &= (t["valid_from"][:size] <= view.as_of) & (view.as_of < t["valid_until"][:size])
+        if keys is None:
+            return np.flatnonzero(mask).astype(np.int64)
+        keys = keys[keys < size]
+        return keys[mask[keys]]
+
     def _uncount(self, key: int) -> None:
         self._expiring -= bool(self._expires[key] > 0)
         for name in SCOPES:
@@ -295,13 +351,16 @@ class Catalog:
         self._generation = grown(self._generation, size)
         self._versions = grown(self._versions, size)
         self._expires = grown(self._expires, size)
+        self._replaced = grown(self._replaced, size, False)
+        for name in _TIMES:
+            self._time[name] = grown(self._time[name], size)
         for name in SCOPES:
             self._columns[name] = grown(self._columns[name], size)
 
     def nbytes(self) -> int:
         """Bytes of the arrays."""
         arrays = [self._ids, self._alive, self._generation, self._versions, self._expires]
-        arrays += list(self._key_of.arrays())
+        arrays += [self._replaced, *self._time.values(), *self._key_of.arrays()]
         arrays += list(self._columns.values())
         arrays += [p.pairs for p in self._postings.values()]
         return sum(a.nbytes for a in arrays)

@@ -22,6 +22,7 @@ from channels.catalog import Catalog
 from channels.context import ConversationIndex, context_vector, with_context
 from channels.fusion import FusedHit, fuse
 from channels.rwlock import ReadWriteLock
+from channels.timeline import CURRENT, Timeline, TimeView
 from storage.quantization import Code, decode
 
 
@@ -45,6 +46,8 @@ class IndexEntry:
     """The row's version: the engine never replaces a newer indexed version by an older one."""
     expires: float = 0.0
     """Expiry in seconds since the epoch; 0.0: never. Searches at or after it skip the entry."""
+    timeline: Timeline | None = None
+    """Valid and transaction time, and whether a newer memory replaced it (supersession)."""
 
     def decoded(self) -> FloatArray | None:
         if isinstance(self.vector, Code):
@@ -68,6 +71,8 @@ class SearchSpec:
     """How many hits each channel contributes to fusion."""
     now: float | None = None
     """Seconds since the epoch that expiry is judged at (default: the wall clock)."""
+    view: TimeView = CURRENT
+    """Which memories count (supersession, ``as_of``, ``known_at``): see ``TimeView``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +233,12 @@ class RetrievalEngine:
             "session_id": entry.session_id,
         }
         key = self.catalog.assign(
-            entry.id, scope, entry.metadata, version=entry.version, expires=entry.expires
+            entry.id,
+            scope,
+            entry.metadata,
+            version=entry.version,
+            expires=entry.expires,
+            timeline=entry.timeline,
         )
         if self._held is not None:
             self._held[entry.id] = entry
@@ -322,11 +332,14 @@ class RetrievalEngine:
         if spec.weights:
             weights.update(spec.weights)
         weights = {n: w for n, w in weights.items() if n in self.channels}
-        allowed = self.catalog.allowed(
-            user_id=spec.user_id,
-            agent_id=spec.agent_id,
-            session_id=spec.session_id,
-            metadata=spec.metadata,
+        allowed = self.catalog.in_view(
+            self.catalog.allowed(
+                user_id=spec.user_id,
+                agent_id=spec.agent_id,
+                session_id=spec.session_id,
+                metadata=spec.metadata,
+            ),
+            spec.view,
         )
         now = time.time() if spec.now is None else spec.now
         allowed, expired = self.catalog.unexpired(allowed, now)

@@ -1,5 +1,5 @@
 """The lifecycle job: one run decays and compresses every memory, then consolidates
-near-duplicates and flags contradictions, tenant by tenant under each tenant's policy.
+near-duplicates, flags contradictions and supersedes outdated memories, tenant by tenant under each tenant's policy.
 
 - **One runner at a time** across processes: the run holds ``storage.locks.runner_lock``
   (PostgreSQL advisory lock / SQLite lease). A run that cannot take it is recorded as
@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,15 +31,17 @@ from lifecycle.expiry import erase_expired
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
-from storage.db import unit_of_work
+from lifecycle.supersession import DetectReport, Names, detect_tenant
+from storage.db import batch, unit_of_work
 from storage.locks import RunnerLock
-from storage.models import LifecycleRun, Memory, Tenant
-from storage.repositories import LifecycleRunRepository
+from storage.models import LifecycleRun, Memory
+from storage.repositories import LifecycleRunRepository, LifecycleScanRepository
+from storage.repositories.lifecycle import Position
 from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix.lifecycle")
 Embed = Callable[[Sequence[str]], np.ndarray]
-Key = tuple[uuid.UUID, uuid.UUID]
+Key = Position
 
 
 class LockLost(RuntimeError):
@@ -59,11 +60,8 @@ class JobConfig:
 
 
 def _policies(session: Session, tenant: str | None) -> dict[uuid.UUID, tuple[str, TenantPolicy]]:
-    stmt = select(Tenant).order_by(Tenant.id)
-    if tenant is not None:
-        stmt = stmt.where(Tenant.name == tenant)
     out = {}
-    for row in session.scalars(stmt):
+    for row in LifecycleScanRepository(session).tenants(name=tenant):
         try:
             policy = policy_from_mapping(row.policy)
         except ValueError:
@@ -81,18 +79,6 @@ def _parse_cursor(cursor: str | None) -> Key | None:
         return uuid.UUID(tenant), uuid.UUID(memory)
     except ValueError:
         return None
-
-
-def _batch(
-    session: Session, tenants: list[uuid.UUID], after: Key | None, until: Key | None, size: int
-) -> list[Memory]:
-    key = tuple_(Memory.tenant_id, Memory.id)
-    stmt = select(Memory).where(Memory.tenant_id.in_(tenants), Memory.superseded_by.is_(None))
-    if after is not None:
-        stmt = stmt.where(key > tuple_(*after))
-    if until is not None:
-        stmt = stmt.where(key <= tuple_(*until))
-    return list(session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
 
 
 def _record(config: JobConfig, **fields: Any) -> LifecycleRun:
@@ -130,8 +116,11 @@ def run_job(
     config: JobConfig,
     *,
     embed: Embed | None = None,
+    names: Names | None = None,
 ) -> LifecycleRun:
-    """Run the lifecycle once; returns the recorded run (``skipped`` if another runner works)."""
+    """Run the lifecycle once; returns the recorded run (``skipped`` if another runner works).
+    ``names`` finds the proper names of a text (supersession detection; see
+    ``lifecycle.claims``)."""
     if not lock.acquire():
         with unit_of_work(sessions) as session:
             run = LifecycleRunRepository(session).add(
@@ -146,13 +135,17 @@ def run_job(
             session.expunge(run)
         return run
     try:
-        return _locked_run(sessions, lock, config, embed)
+        return _locked_run(sessions, lock, config, embed, names)
     finally:
         lock.release()
 
 
 def _locked_run(
-    sessions: sessionmaker[Session], lock: RunnerLock, config: JobConfig, embed: Embed | None
+    sessions: sessionmaker[Session],
+    lock: RunnerLock,
+    config: JobConfig,
+    embed: Embed | None,
+    names: Names | None,
 ) -> LifecycleRun:
     with unit_of_work(sessions) as session:
         runs = LifecycleRunRepository(session)
@@ -182,8 +175,10 @@ def _locked_run(
                 if not lock.renew():
                     raise LockLost("the lifecycle lock was lost; stopping")
                 try:
-                    with unit_of_work(sessions) as session:
-                        rows = _batch(session, tenants, after, until, config.batch_size)
+                    with batch(sessions, dry_run=config.dry_run) as session:
+                        rows = LifecycleScanRepository(session).batch(
+                            tenants, after=after, until=until, size=config.batch_size
+                        )
                         if not rows:
                             break
                         after = (rows[-1].tenant_id, rows[-1].id)
@@ -193,22 +188,17 @@ def _locked_run(
                             now=config.now,
                             policies=decay_policies,
                             embed=embed,
-                            record=not config.dry_run,
                             report=report,
                         )
-                        if config.dry_run:
-                            session.rollback()
-                        else:
-                            LifecycleRunRepository(session).progress(
-                                run_id,
-                                cursor=f"{after[0]}/{after[1]}",
-                                report=report.as_dict() | extra,
-                            )
+                        LifecycleRunRepository(session).progress(
+                            run_id, cursor=f"{after[0]}/{after[1]}", report=report.as_dict() | extra
+                        )
                 except StaleDataError:  # a memory was edited meanwhile: next run
                     report.skipped_conflicts += len(rows)
                 if config.pause_seconds:
                     time.sleep(config.pause_seconds)
         merges = MergeReport()
+        detected = DetectReport()
         for tenant_id, (_, policy) in policies.items():
             if policy.consolidation.enabled:
                 consolidate_tenant(
@@ -222,9 +212,15 @@ def _locked_run(
                 )
             if policy.contradictions:
                 flag_contradictions(sessions, tenant_id, dry_run=config.dry_run, report=merges)
+            if policy.supersession:
+                detect_tenant(
+                    sessions, tenant_id, names=names, dry_run=config.dry_run, report=detected
+                )
             lock.renew()
         report.consolidated, report.merged = merges.consolidated, merges.merged
         report.contradictions = merges.contradictions
+        report.superseded = detected.superseded
+        extra["supersessions"] = detected.pairs
         report.skipped_conflicts += merges.skipped_conflicts
         report.bytes_after += merges.bytes_delta
         extra["merges"] = merges.merges

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,11 +24,12 @@ from lifecycle.consolidate import clusters, extractive_summary, token_overlap, w
 from lifecycle.contradictions import Stated, contradictions, extract_claims
 from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
-from storage.db import unit_of_work
+from lifecycle.supersession import release
+from storage.db import batch
+from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory
 from storage.quantization import Code, decode, encode, normalize
-from storage.records import content_hash
-from storage.repositories import LinkRepository, MemoryRepository
+from storage.repositories import LifecycleScanRepository, LinkRepository, MemoryRepository
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 MAX_CONSOLIDATED_CHARS = 32_000
@@ -43,18 +43,6 @@ class MergeReport:
     skipped_conflicts: int = 0
     bytes_delta: int = 0
     merges: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _active(session: Session, tenant_id: uuid.UUID, include_pinned: bool) -> list[Memory]:
-    stmt = select(Memory).where(
-        Memory.tenant_id == tenant_id,
-        Memory.superseded_by.is_(None),
-        Memory.expires_at.is_(None),  # a memory due to expire is never merged into a lasting one
-    )
-    if not include_pinned:
-        stmt = stmt.where(Memory.pinned.is_(False))
-    stmt = stmt.order_by(Memory.user_id, Memory.agent_id, Memory.created_at, Memory.id)
-    return list(session.scalars(stmt))
 
 
 def _groups(rows: list[Memory]) -> list[list[Memory]]:
@@ -81,7 +69,10 @@ def consolidate_tenant(
     report: MergeReport,
 ) -> None:
     with sessions() as session:
-        rows = [r for r in _active(session, tenant_id, policy.include_pinned) if r.embedding]
+        scan = LifecycleScanRepository(session)
+        rows = [
+            r for r in scan.active(tenant_id, include_pinned=policy.include_pinned) if r.embedding
+        ]
     for group in _groups(rows):
         group = group[-policy.max_group :]
         dims = {r.embedding_dim for r in group}
@@ -97,10 +88,8 @@ def consolidate_tenant(
         for members in found:
             ids = [group[i].id for i in members]
             try:
-                with unit_of_work(sessions) as session:
+                with batch(sessions, dry_run=dry_run) as session:
                     _merge(session, tenant_id, ids, now=now, embed=embed, report=report)
-                    if dry_run:
-                        session.rollback()
             except StaleDataError:
                 report.skipped_conflicts += 1
 
@@ -129,18 +118,18 @@ def _merge(
     bits = max(r.embedding_bits for r in rows)
     code = encode(vector, bits)
     shared = {k: v for k, v in rows[0].meta.items() if all(r.meta.get(k) == v for r in rows[1:])}
-    merged = Memory(
-        id=uuid.uuid4(),
+    merged = new_memory(
         tenant_id=tenant_id,
+        content=text,
+        created_at=now,
+        embedding=StoredEmbedding(
+            code.payload, bits, code.scale, rows[0].embedding_model, rows[0].embedding_dim
+        ),
         user_id=rows[0].user_id,
         agent_id=rows[0].agent_id,
         session_id=rows[0].session_id if len({r.session_id for r in rows}) == 1 else None,
-        content=text,
-        content_hash=content_hash(text),
-        meta={**shared, "consolidated_from": len(rows)},
+        metadata={**shared, "consolidated_from": len(rows)},
         occurred_at=rows[0].occurred_at,
-        created_at=now,
-        updated_at=now,
         importance=max(r.importance for r in rows),
         pinned=any(r.pinned for r in rows),
         access_count=sum(r.access_count for r in rows),
@@ -149,11 +138,6 @@ def _merge(
         strength=max(r.strength for r in rows),
         stability=max(r.stability for r in rows),
         tier=min((r.tier for r in rows), key=TIERS.index),
-        embedding=code.payload,
-        embedding_bits=bits,
-        embedding_scale=code.scale,
-        embedding_model=rows[0].embedding_model,
-        embedding_dim=rows[0].embedding_dim,
     )
     repo, links = MemoryRepository(session), LinkRepository(session)
     repo.add([merged])
@@ -191,8 +175,8 @@ def _merge(
 def flag_contradictions(
     sessions: sessionmaker[Session], tenant_id: uuid.UUID, *, dry_run: bool, report: MergeReport
 ) -> None:
-    with unit_of_work(sessions) as session:
-        rows = _active(session, tenant_id, include_pinned=True)
+    with batch(sessions, dry_run=dry_run) as session:
+        rows = LifecycleScanRepository(session).active(tenant_id, include_pinned=True)
         pairs: list[tuple[Stated, Stated]] = []
         for group in _groups(rows):
             statements = [
@@ -224,8 +208,6 @@ def flag_contradictions(
                 },
             )
             report.contradictions += 1
-        if dry_run:
-            session.rollback()
 
 
 @dataclass
@@ -264,6 +246,8 @@ def dissolve(session: Session, row: Memory, *, keep_row: bool) -> Dissolved:
                 repo.add_event(memory=source, event="restored", changes={}, actor="api")
                 out.restored.append(source)
         if target is not row:
+            # what the removed consolidated memory replaced is current again
+            out.restored += release(session, target, actor="api")
             links.remove_for(tenant_id=row.tenant_id, memory_id=target.id)
             repo.scrub_history(tenant_id=row.tenant_id, memory_id=target.id)
             repo.add_event(memory=target, event="deleted", changes={}, actor="api")

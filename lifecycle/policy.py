@@ -5,8 +5,11 @@
  "tiers": {"hot": 0.5, "warm": 0.25, "cold": 0.1},
  "consolidation": {"enabled": true, "min_cosine": 0.9, "min_token_overlap": 0.8,
                    "include_pinned": false, "max_group": 20000},
- "contradictions": true}
+ "contradictions": true, "supersession": true}
 ```
+
+``supersession``: detect when a new memory outdates an older one (``lifecycle.claims``), in
+the write path and in the lifecycle run, and supersede the older one (reviewable, undoable).
 
 Every key is optional; a missing key keeps its default. The defaults are conservative:
 consolidation needs both a high cosine *and* a high word overlap, pinned memories are never
@@ -39,6 +42,7 @@ class TenantPolicy:
     decay: DecayPolicy = field(default_factory=DecayPolicy)
     consolidation: ConsolidationPolicy = field(default_factory=ConsolidationPolicy)
     contradictions: bool = True
+    supersession: bool = True
 
 
 def _bounded(name: str, value: Any, low: float, high: float) -> float:
@@ -89,9 +93,17 @@ def policy_from_mapping(data: Mapping[str, Any] | None) -> TenantPolicy:
     contradictions = data.pop("contradictions", True)
     if not isinstance(contradictions, bool):
         raise ValueError("contradictions must be true or false")
+    supersession = data.pop("supersession", True)
+    if not isinstance(supersession, bool):
+        raise ValueError("supersession must be true or false")
     if data:
         raise ValueError(f"unknown policy keys: {sorted(data)}")
-    return TenantPolicy(decay=decay, consolidation=consolidation, contradictions=contradictions)
+    return TenantPolicy(
+        decay=decay,
+        consolidation=consolidation,
+        contradictions=contradictions,
+        supersession=supersession,
+    )
 
 
 def policy_to_mapping(policy: TenantPolicy) -> dict[str, Any]:
@@ -110,4 +122,5 @@ def policy_to_mapping(policy: TenantPolicy) -> dict[str, Any]:
             "max_group": c.max_group,
         },
         "contradictions": policy.contradictions,
+        "supersession": policy.supersession,
     }

@@ -40,6 +40,7 @@ class RunReport:
     consolidated: int = 0
     merged: int = 0
     contradictions: int = 0
+    superseded: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,15 +72,14 @@ def decay_rows(
     now: datetime,
     policies: Mapping[Any, DecayPolicy],
     embed: Embed | None,
-    record: bool,
     report: RunReport,
 ) -> None:
     """Apply the forgetting curve to ``rows`` (``policies`` by tenant id).
 
     A tier change is a versioned update with a ``lifecycle`` history event (the change feed
     re-indexes the memory at its new precision); a strength change alone is a plain update of
-    ``strength`` / ``stability`` (not an edit: no version bump, no event). Nothing is written
-    unless ``record``.
+    ``strength`` / ``stability`` (not an edit: no version bump, no event). A dry run is the
+    caller's batch rolling back (``storage.db.batch``).
     """
     repo = MemoryRepository(session)
     quiet: list[tuple[uuid.UUID, float, float]] = []
@@ -123,8 +123,7 @@ def decay_rows(
         if recoded is not None:
             row.embedding, row.embedding_scale, row.embedding_bits = recoded
         report.bytes_after += len(row.embedding or b"")
-        if record:
-            session.flush()
-            repo.add_event(memory=row, event="lifecycle", changes=changes, actor="lifecycle")
-    if quiet and record:
+        session.flush()
+        repo.add_event(memory=row, event="lifecycle", changes=changes, actor="lifecycle")
+    if quiet:
         repo.set_strengths(quiet)

@@ -26,6 +26,7 @@ from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
 from service.mcp_server.http import MCP_PATH, McpEndpoint
 from service.memories.endpoints import router as memories_router
+from service.memories.supersessions import router as supersessions_router
 from service.metrics import Metrics, install_metrics
 from service.principals import PrincipalCache
 from service.problems import (
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(memories_router, responses=PROBLEM_RESPONSES)
     app.include_router(search_router, responses=PROBLEM_RESPONSES)
     app.include_router(context_router, responses=PROBLEM_RESPONSES)
+    app.include_router(supersessions_router, responses=PROBLEM_RESPONSES)
     app.include_router(admin_router, responses=PROBLEM_RESPONSES)
     install_metrics(app)
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp, methods=["GET", "POST", "DELETE"]))

@@ -24,6 +24,7 @@ from channels.base import Channel, FloatArray
 from channels.engine import IndexEntry, RetrievalEngine
 from channels.registry import build_channels, weight_policy
 from channels.semantic import TIER_BITS as INDEX_BITS
+from channels.timeline import INF, Timeline
 from service.settings import Settings
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
@@ -48,6 +49,18 @@ class IndexedRow(Protocol):
 
     @property
     def superseded_by(self) -> uuid.UUID | None: ...
+
+    @property
+    def replaced_by(self) -> uuid.UUID | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def superseded_at(self) -> datetime | None: ...
+
+    @property
+    def valid_until(self) -> datetime | None: ...
 
     @property
     def content(self) -> str: ...
@@ -114,6 +127,19 @@ def entry_from_row(row: IndexedRow) -> IndexEntry:
         dimension=row.embedding_dim,
         version=row.version,
         expires=expiry_seconds(row.expires_at),
+        timeline=timeline(row),
+    )
+
+
+def timeline(row: Any) -> Timeline:
+    """A row's valid and transaction time, as the catalog filters on them."""
+    replaced = row.replaced_by is not None
+    return Timeline(
+        valid_from=row.occurred_at.timestamp(),
+        valid_until=row.valid_until.timestamp() if replaced and row.valid_until else INF,
+        known_from=row.created_at.timestamp() if row.created_at is not None else -INF,
+        known_until=row.superseded_at.timestamp() if replaced and row.superseded_at else INF,
+        replaced=replaced,
     )
 
 
@@ -129,6 +155,7 @@ def placement(row: Any) -> IndexEntry:
         metadata=row.meta or {},
         version=row.version,
         expires=expiry_seconds(row.expires_at),
+        timeline=timeline(row),
     )
 
 

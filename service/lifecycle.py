@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle.job import JobConfig, run_job
+from service.memories.supersession import proper_names
 from service.metrics import record_lifecycle_run
 from service.settings import LifecycleSettings
 from service.state import AppState
@@ -48,7 +49,7 @@ def run_lifecycle(
         pause_seconds=settings.pause_seconds,
         runner=f"{socket.gethostname()}:{os.getpid()}",
     )
-    run = run_job(sessions, runner_lock(engine), config, embed=embed)
+    run = run_job(sessions, runner_lock(engine), config, embed=embed, names=proper_names)
     report = run.report or {}
     logger.info(
         "lifecycle %s (%s%s): examined %s, changed %s, moves %s, merged %s, contradictions %s",

@@ -32,7 +32,7 @@ from service.validation import (
     Timestamp,
     as_utc,
 )
-from storage.models import Memory
+from storage.models import Memory, MemoryLink
 
 __all__ = ["Content", "Metadata", "ScopeId", "Timestamp", "as_utc"]
 
@@ -76,6 +76,19 @@ def _one_expiry(model: Any) -> Any:
     return model
 
 
+MAX_SUPERSEDES = 100
+Supersedes = Annotated[
+    list[uuid.UUID],
+    Field(
+        max_length=MAX_SUPERSEDES,
+        description=(
+            "Ids of memories (of this tenant) this one replaces: they stay readable with "
+            "their history, get superseded_by / superseded_at and leave default recall."
+        ),
+    ),
+]
+
+
 class MemoryCreate(Strict):
     content: Content
     user_id: ScopeId | None = None
@@ -87,6 +100,7 @@ class MemoryCreate(Strict):
     pinned: StrictBool = False
     expires_at: Timestamp | None = Field(None, description=EXPIRES_AT)
     ttl_seconds: TtlSeconds | None = Field(None, description=TTL_SECONDS)
+    supersedes: Supersedes = Field(default_factory=list)
 
     _check_expiry = model_validator(mode="after")(_one_expiry)
 
@@ -126,6 +140,9 @@ class MemoryUpdate(Strict):
     pinned: StrictBool | None = None
     expires_at: Timestamp | None = None
     ttl_seconds: TtlSeconds | None = Field(None, description=TTL_SECONDS)
+    supersedes: Supersedes | None = Field(
+        None, description="Ids this memory (also) replaces; adds to what it replaced before."
+    )
     version: Annotated[StrictInt, Field(ge=1)] | None = Field(
         None,
         description="Expected current version (optimistic concurrency); 409 if it moved on.",
@@ -160,7 +177,12 @@ class MemoryRead(BaseModel):
     tier: str
     version: int
     superseded_by: uuid.UUID | None = None
-    """Set when the lifecycle consolidated this memory into another (which search returns)."""
+    """The memory that now stands for this one: a newer memory that replaced it
+    (``superseded_at`` set too), or the consolidated memory the lifecycle merged it into."""
+    superseded_at: datetime | None = None
+    """When the store learnt this memory was replaced (it then left default recall)."""
+    valid_until: datetime | None = None
+    """The end of this memory's valid time: its successor's ``occurred_at``."""
     expires_at: datetime | None = None
     """When it expires (then it leaves every read and the lifecycle erases it); null: never."""
 
@@ -188,7 +210,9 @@ def memory_fields(row: Memory) -> dict[str, Any]:
         "strength": row.strength,
         "tier": row.tier,
         "version": row.version,
-        "superseded_by": row.superseded_by,
+        "superseded_by": row.replaced_by or row.superseded_by,
+        "superseded_at": row.superseded_at,
+        "valid_until": row.valid_until,
         "expires_at": row.expires_at,
     }
 
@@ -238,6 +262,40 @@ class MemoryLinks(BaseModel):
     links: list[MemoryLinkRead]
 
 
+class SupersessionRead(BaseModel):
+    """``memory_id`` replaces ``other_id``. ``kind``: ``explicit`` (a write's ``supersedes``)
+    or ``detected`` (``detail`` names subject, attribute, value and previous value);
+    ``dismissed`` once a client undid a detected one."""
+
+    id: int
+    memory_id: uuid.UUID
+    other_id: uuid.UUID
+    kind: str
+    source: str
+    dismissed: bool
+    detail: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, link: MemoryLink) -> SupersessionRead:
+        detail = dict(link.detail or {})
+        return cls(
+            id=link.id,
+            memory_id=link.memory_id,
+            other_id=link.other_id,
+            kind=str(detail.get("kind", "explicit")),
+            source=str(detail.get("source", "write")),
+            dismissed=link.relation == "dismissed",
+            detail=detail,
+            created_at=link.created_at,
+        )
+
+
+class SupersessionPage(BaseModel):
+    items: list[SupersessionRead]
+    next_cursor: str | None
+
+
 class SearchRequest(Strict):
     query: Annotated[
         str,
@@ -257,6 +315,27 @@ class SearchRequest(Strict):
         description=(
             "Return only the best hits whose contents together fit this many tokens "
             "(counted as for POST /v1/context)."
+        ),
+    )
+    include_superseded: StrictBool = Field(
+        False,
+        description=(
+            "Also return superseded memories, each ranked right below the memory that "
+            "replaced it (the chain), marked by superseded_by."
+        ),
+    )
+    as_of: Timestamp | None = Field(
+        None,
+        description=(
+            "Valid time: what was current at this time (a memory is valid from its "
+            "occurred_at until its successor's occurred_at)."
+        ),
+    )
+    known_at: Timestamp | None = Field(
+        None,
+        description=(
+            "Transaction time: what the store knew then (created before it, not yet "
+            "superseded at it). Deleted memories are gone for good and never return."
         ),
     )
 

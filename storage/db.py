@@ -85,11 +85,23 @@ def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One writing transaction: commit on success, roll back on any error."""
+    with batch(factory, dry_run=False) as session:
+        yield session
+
+
+@contextmanager
+def batch(factory: sessionmaker[Session], *, dry_run: bool) -> Iterator[Session]:
+    """One writing transaction that commits on success, or, for a dry run, does all its
+    work (flushes and version checks included, so its report is the real one) and then
+    rolls back. Any error rolls back. The one place a dry run is decided."""
     bind = factory.kw["bind"]
     session = factory(bind=bind.execution_options(**{WRITE: True}))
     try:
         yield session
-        session.commit()
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

@@ -113,6 +113,13 @@ class Memory(Base):
     superseded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None, index=True)
     # expiry: from this instant the memory is gone for every read; the lifecycle erases it
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # supersession (a newer memory replaced this one; it stays indexed, out of default recall):
+    # the successor, when the store learnt it (transaction time) and the successor's
+    # occurred_at (the end of this memory's valid time). All three are derived from the
+    # ``supersedes`` links to this memory (``storage.repositories.supersession``).
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None, index=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -148,6 +155,9 @@ class MemoryLink(Base):
     ``consolidates``: ``memory_id`` is a consolidated memory, ``other_id`` one of its sources.
     ``contradicts``: ``memory_id`` (newer) states a different value for the same entity and
     attribute than ``other_id`` (older); ``detail`` names them.
+    ``supersedes``: ``memory_id`` replaces ``other_id``; ``detail.kind`` is ``explicit`` (the
+    write said so) or ``detected`` (with the subject, attribute and values). ``dismissed``: a
+    detected supersession a client undid, kept so that it is not detected again.
     """
 
     __tablename__ = "memory_link"
@@ -164,6 +174,26 @@ class MemoryLink(Base):
     relation: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemoryClaim(Base):
+    """A single-valued fact a memory states (``subject``'s ``attribute`` is ``value``), read
+    by ``lifecycle.claims`` when the memory is written: how the write path finds the older
+    memories a new one supersedes without reading the scope. Derived; goes with its memory."""
+
+    __tablename__ = "memory_claim"
+    __table_args__ = (Index("ix_memory_claim_lookup", "tenant_id", "subject", "attribute"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    memory_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("memory.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    agent_id: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    attribute: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(255))
 
 
 class LifecycleRun(Base):

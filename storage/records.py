@@ -20,6 +20,8 @@ class MemoryFilter:
     metadata: dict[str, Scalar] = field(default_factory=dict)
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
+    include_superseded: bool = True
+    """False: only memories no newer memory replaced."""
 
 
 @dataclass(frozen=True, slots=True)

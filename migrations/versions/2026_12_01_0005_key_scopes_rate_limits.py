@@ -25,9 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("api_key") as batch:
         batch.add_column(
-            sa.Column(
-                "scopes", sa.String(64), nullable=False, server_default="read write delete"
-            )
+            sa.Column("scopes", sa.String(64), nullable=False, server_default="read write delete")
         )
         batch.add_column(sa.Column("user_id", sa.String(255), nullable=True))
         batch.add_column(sa.Column("agent_id", sa.String(255), nullable=True))

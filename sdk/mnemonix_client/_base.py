@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,8 @@ def _clean(value: Any) -> Any:
         return None
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
@@ -151,4 +154,70 @@ def context_body(
         "reference_time": reference_time,
         "candidates": candidates,
         "include_hits": include_hits,
+    }
+
+
+def search_body(
+    query: str,
+    *,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    filters: Mapping[str, Any] | None,
+    limit: int,
+    reference_time: datetime | None,
+    channels: Sequence[str] | None,
+    weights: Mapping[str, float] | None,
+    explain: bool,
+    max_tokens: int | None,
+    include_superseded: bool,
+    as_of: datetime | None,
+    known_at: datetime | None,
+) -> dict[str, Any]:
+    """The ``POST /v1/search`` body (``None`` fields are left out when sent)."""
+    return {
+        "query": query,
+        "user_id": user_id,
+        "agent_id": agent_id,
+        "session_id": session_id,
+        "filters": dict(filters) if filters else None,
+        "limit": limit,
+        "reference_time": reference_time,
+        "channels": list(channels) if channels else None,
+        "weights": dict(weights) if weights else None,
+        "explain": explain,
+        "max_tokens": max_tokens,
+        "include_superseded": include_superseded or None,
+        "as_of": as_of,
+        "known_at": known_at,
+    }
+
+
+def create_body(
+    content: str,
+    *,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    metadata: Mapping[str, Any] | None,
+    occurred_at: datetime | None,
+    importance: float | None,
+    pinned: bool | None,
+    expires_at: datetime | None,
+    ttl_seconds: int | None,
+    supersedes: Sequence[uuid.UUID | str] | None,
+) -> dict[str, Any]:
+    """The ``POST /v1/memories`` body (``None`` fields are left out when sent)."""
+    return {
+        "content": content,
+        "user_id": user_id,
+        "agent_id": agent_id,
+        "session_id": session_id,
+        "metadata": dict(metadata) if metadata else None,
+        "occurred_at": occurred_at,
+        "importance": importance,
+        "pinned": pinned,
+        "expires_at": expires_at,
+        "ttl_seconds": ttl_seconds,
+        "supersedes": [str(i) for i in supersedes] if supersedes else None,
     }

@@ -16,6 +16,8 @@ from mnemonix_client._base import (
     DEFAULT_TIMEOUT,
     BaseClient,
     context_body,
+    create_body,
+    search_body,
 )
 from mnemonix_client.admin import AsyncAdmin
 from mnemonix_client.exceptions import TransportError
@@ -112,9 +114,41 @@ class AsyncMnemonix(BaseClient):
         except httpx.TransportError as exc:
             raise TransportError(str(exc)) from exc
 
-    async def search(self, query: str, **options: Any) -> SearchResult:
-        """Same parameters as ``Mnemonix.search`` (``max_tokens`` included)."""
-        body = {"query": query, **options}
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 10,
+        reference_time: datetime | None = None,
+        channels: Sequence[str] | None = None,
+        weights: Mapping[str, float] | None = None,
+        explain: bool = False,
+        max_tokens: int | None = None,
+        include_superseded: bool = False,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+    ) -> SearchResult:
+        """As ``Mnemonix.search``."""
+        body = search_body(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            filters=filters,
+            limit=limit,
+            reference_time=reference_time,
+            channels=channels,
+            weights=weights,
+            explain=explain,
+            max_tokens=max_tokens,
+            include_superseded=include_superseded,
+            as_of=as_of,
+            known_at=known_at,
+        )
         return SearchResult.model_validate(
             await self.request("POST", "/v1/search", json=body, retry_post=True)
         )
@@ -166,17 +200,24 @@ class AsyncMemories:
         occurred_at: datetime | None = None,
         importance: float | None = None,
         pinned: bool | None = None,
+        expires_at: datetime | None = None,
+        ttl_seconds: int | None = None,
+        supersedes: Sequence[uuid.UUID | str] | None = None,
     ) -> Memory:
-        body = {
-            "content": content,
-            "user_id": user_id,
-            "agent_id": agent_id,
-            "session_id": session_id,
-            "metadata": dict(metadata) if metadata else None,
-            "occurred_at": occurred_at,
-            "importance": importance,
-            "pinned": pinned,
-        }
+        """As ``Mnemonix.memories.add``."""
+        body = create_body(
+            content,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            metadata=metadata,
+            occurred_at=occurred_at,
+            importance=importance,
+            pinned=pinned,
+            expires_at=expires_at,
+            ttl_seconds=ttl_seconds,
+            supersedes=supersedes,
+        )
         return Memory.model_validate(await self._client.request("POST", "/v1/memories", json=body))
 
     async def add_many(self, memories: Sequence[Mapping[str, Any]]) -> list[Memory]:

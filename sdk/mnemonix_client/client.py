@@ -16,6 +16,8 @@ from mnemonix_client._base import (
     DEFAULT_TIMEOUT,
     BaseClient,
     context_body,
+    create_body,
+    search_body,
 )
 from mnemonix_client.admin import Admin
 from mnemonix_client.exceptions import TransportError
@@ -139,22 +141,28 @@ class Mnemonix(BaseClient):
         weights: Mapping[str, float] | None = None,
         explain: bool = False,
         max_tokens: int | None = None,
+        include_superseded: bool = False,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
     ) -> SearchResult:
         """Search is read-only, so it is retried like an idempotent call. With ``max_tokens``
         only the best hits whose contents together fit that many tokens come back."""
-        body = {
-            "query": query,
-            "user_id": user_id,
-            "agent_id": agent_id,
-            "session_id": session_id,
-            "filters": dict(filters) if filters else None,
-            "limit": limit,
-            "reference_time": reference_time,
-            "channels": list(channels) if channels else None,
-            "weights": dict(weights) if weights else None,
-            "explain": explain,
-            "max_tokens": max_tokens,
-        }
+        body = search_body(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            filters=filters,
+            limit=limit,
+            reference_time=reference_time,
+            channels=channels,
+            weights=weights,
+            explain=explain,
+            max_tokens=max_tokens,
+            include_superseded=include_superseded,
+            as_of=as_of,
+            known_at=known_at,
+        )
         return SearchResult.model_validate(
             self.request("POST", "/v1/search", json=body, retry_post=True)
         )
@@ -209,21 +217,24 @@ class Memories:
         pinned: bool | None = None,
         expires_at: datetime | None = None,
         ttl_seconds: int | None = None,
+        supersedes: Sequence[uuid.UUID | str] | None = None,
     ) -> Memory:
         """Store one memory. ``expires_at`` or ``ttl_seconds`` (not both) make it expire;
-        the tenant's write policy may redact (or reject) credentials it holds."""
-        body = {
-            "content": content,
-            "user_id": user_id,
-            "agent_id": agent_id,
-            "session_id": session_id,
-            "metadata": dict(metadata) if metadata else None,
-            "occurred_at": occurred_at,
-            "importance": importance,
-            "pinned": pinned,
-            "expires_at": expires_at,
-            "ttl_seconds": ttl_seconds,
-        }
+        the tenant's write policy may redact (or reject) credentials it holds.
+        ``supersedes``: ids of memories this one replaces (they leave default recall)."""
+        body = create_body(
+            content,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            metadata=metadata,
+            occurred_at=occurred_at,
+            importance=importance,
+            pinned=pinned,
+            expires_at=expires_at,
+            ttl_seconds=ttl_seconds,
+            supersedes=supersedes,
+        )
         return Memory.model_validate(self._client.request("POST", "/v1/memories", json=body))
 
     def add_many(self, memories: Sequence[Mapping[str, Any]]) -> list[Memory]:
@@ -240,7 +251,8 @@ class Memories:
         self, memory_id: uuid.UUID | str, *, version: int | None = None, **fields: Any
     ) -> Memory:
         """Change ``content``, ``metadata``, ``occurred_at``, ``importance``, ``pinned``, or
-        the expiry: ``expires_at`` / ``ttl_seconds``, ``expires_at=NEVER`` to clear it."""
+        the expiry: ``expires_at`` / ``ttl_seconds``, ``expires_at=NEVER`` to clear it;
+        ``supersedes=[ids]`` adds memories this one replaces."""
         body = {**fields, "version": version}
         return Memory.model_validate(
             self._client.request("PATCH", f"/v1/memories/{memory_id}", json=body)

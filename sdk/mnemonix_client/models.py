@@ -31,7 +31,12 @@ class Memory(_Model):
     tier: str
     version: int
     superseded_by: uuid.UUID | None = None
-    """Set when the lifecycle consolidated this memory into another (which search returns)."""
+    """The memory that now stands for this one: a newer memory that replaced it, or the
+    consolidated memory the lifecycle merged it into."""
+    superseded_at: datetime | None = None
+    """When the store learnt this memory was replaced."""
+    valid_until: datetime | None = None
+    """The end of its valid time: the successor's ``occurred_at``."""
     expires_at: datetime | None = None
     """When it expires (then every read leaves it out and the lifecycle erases it)."""
 

@@ -154,6 +154,7 @@ class LifecycleRunSummary(BaseModel):
     moves: dict[str, int] = Field(default_factory=dict)
     merged: int = 0
     contradictions: int = 0
+    superseded: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
     error: str | None = None

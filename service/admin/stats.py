@@ -49,6 +49,7 @@ def run_summary(run: LifecycleRun) -> LifecycleRunSummary:
         moves={str(k): int(v) for k, v in (report.get("moves") or {}).items()},
         merged=int(report.get("merged", 0)),
         contradictions=int(report.get("contradictions", 0)),
+        superseded=int(report.get("superseded", 0)),
         bytes_before=int(report.get("bytes_before", 0)),
         bytes_after=int(report.get("bytes_after", 0)),
         error=run.error,

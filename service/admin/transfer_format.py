@@ -105,6 +105,9 @@ class MemoryExport(Strict):
     version: Annotated[int, Field(ge=1)] = 1
     superseded_by: uuid.UUID | None = None
     expires_at: Timestamp | None = None
+    replaced_by: uuid.UUID | None = None
+    superseded_at: Timestamp | None = None
+    valid_until: Timestamp | None = None
     embedding: EmbeddingExport | None = None
     links: list[LinkExport] = Field(default_factory=list)
 
@@ -146,6 +149,9 @@ def export_line(row: Mapping[Any, Any], links: Sequence[Mapping[Any, Any]] = ())
                 if row["superseded_by"] is None
                 else str(row["superseded_by"]),
                 "expires_at": _time(row["expires_at"]),
+                "replaced_by": None if row["replaced_by"] is None else str(row["replaced_by"]),
+                "superseded_at": _time(row["superseded_at"]),
+                "valid_until": _time(row["valid_until"]),
                 "embedding": None
                 if embedding is None or not row["embedding_dim"]
                 else {

@@ -20,8 +20,8 @@ from service.privacy.screen import SecretRejected, screen
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
+from storage.factory import StoredEmbedding, as_columns, new_memory
 from storage.quantization import encode
-from storage.records import content_hash
 from storage.repositories import TenantRepository
 from storage.repositories.transfer import TransferRepository
 from storage.types import utcnow
@@ -30,6 +30,7 @@ logger = logging.getLogger("mnemonix")
 OnConflict = Literal["error", "skip"]
 EXPORT_BATCH = 2000
 INDEX_CHUNK = 5000
+UNSET_TENANT = uuid.UUID(int=0)
 
 
 def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
@@ -64,53 +65,53 @@ def export_lines(state: AppState, *, tenant_id: uuid.UUID) -> Iterator[bytes]:
 def _columns(
     state: AppState, item: MemoryExport, policy: WritePolicy, number: int
 ) -> dict[str, Any]:
-    """The ``memory`` row of an import line (column names; ``tenant_id`` set later), its
-    content and metadata screened by the tenant's write policy. The embedding is kept when
-    it is the server's model and dimension and nothing was redacted, else left to embed."""
+    """The ``memory`` row of an import line (column names; ``tenant_id`` is set in the
+    transaction, once the tenant is known), its content and metadata screened by the
+    tenant's write policy. The embedding is kept when it is the server's model and
+    dimension and nothing was redacted, else left to embed."""
     try:
         screened = screen(policy, content=item.content, metadata=item.metadata)
     except SecretRejected as exc:
         record_secrets(state.metrics, [str(exc.extra["kind"])], action="rejected")
         raise SecretRejected(f"Line {number}: {exc.detail}", line=number, **exc.extra) from None
     record_secrets(state.metrics, screened.kinds, action="redacted")
-    row: dict[str, Any] = {
-        "id": item.id,
-        "user_id": item.user_id,
-        "agent_id": item.agent_id,
-        "session_id": item.session_id,
-        "content": screened.content,
-        "content_hash": content_hash(screened.content),
-        "metadata": screened.metadata,
-        "occurred_at": item.occurred_at,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-        "importance": item.importance,
-        "pinned": item.pinned,
-        "access_count": item.access_count,
-        "last_accessed_at": item.last_accessed_at,
-        "strength": item.strength,
-        "stability": item.stability,
-        "tier": item.tier,
-        "superseded_by": item.superseded_by,
-        "version": item.version,
-        "expires_at": item.expires_at,
-        "embedding": None,
-        "embedding_bits": 8,
-        "embedding_scale": 1.0,
-        "embedding_model": "",
-        "embedding_dim": 0,
-    }
     found = item.embedding
-    if (
-        found is not None
+    kept = (
+        StoredEmbedding(found.payload(), found.bits, found.scale, found.model, found.dim)
+        if found is not None
         and not screened.kinds
         and found.model == state.embedder.model_name
         and found.dim == state.embedder.dimension
-    ):
-        row["embedding"] = found.payload()
-        row["embedding_bits"], row["embedding_scale"] = found.bits, found.scale
-        row["embedding_model"], row["embedding_dim"] = found.model, found.dim
-    return row
+        else None
+    )
+    return as_columns(
+        new_memory(
+            tenant_id=UNSET_TENANT,
+            memory_id=item.id,
+            content=screened.content,
+            created_at=item.created_at,
+            embedding=kept,
+            user_id=item.user_id,
+            agent_id=item.agent_id,
+            session_id=item.session_id,
+            metadata=screened.metadata,
+            occurred_at=item.occurred_at,
+            updated_at=item.updated_at,
+            importance=item.importance,
+            pinned=item.pinned,
+            access_count=item.access_count,
+            last_accessed_at=item.last_accessed_at,
+            strength=item.strength,
+            stability=item.stability,
+            tier=item.tier,
+            version=item.version,
+            superseded_by=item.superseded_by,
+            replaced_by=item.replaced_by,
+            superseded_at=item.superseded_at,
+            valid_until=item.valid_until,
+            expires_at=item.expires_at,
+        )
+    )
 
 
 def _embed_missing(state: AppState, rows: Sequence[tuple[dict[str, Any], int]]) -> None:

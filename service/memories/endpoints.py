@@ -72,6 +72,15 @@ def list_memories(
     ] = None,
     occurred_after: Annotated[Timestamp | None, Query()] = None,
     occurred_before: Annotated[Timestamp | None, Query()] = None,
+    include_superseded: Annotated[
+        bool,
+        Query(
+            description=(
+                "The list is the inventory: superseded memories are included (marked by "
+                "superseded_by) unless this is false."
+            )
+        ),
+    ] = True,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> MemoryPage:
@@ -83,6 +92,7 @@ def list_memories(
         metadata=_metadata_filter(metadata),
         occurred_after=occurred_after,
         occurred_before=occurred_before,
+        include_superseded=include_superseded,
     )
     rows, next_cursor = service.list_memories(
         state, tenant_id=principal.tenant_id, flt=flt, limit=limit, cursor=cursor

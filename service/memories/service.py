@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import dissolve
+from lifecycle.supersession import release
+from service.memories import supersession
 from service.memories.prepare import expiry, is_expired, prepare_create, write_policy
 from service.metrics import record_secrets
 from service.principals import Binding
@@ -21,6 +23,7 @@ from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, InvalidInput, NotFound
+from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.quantization import encode
 from storage.records import MemoryFilter, PageCursor, content_hash
@@ -82,39 +85,56 @@ def add_memories(
         # from SQL places same-time turns of a conversation exactly as they were sent
         created = now + timedelta(microseconds=i)
         rows.append(
-            Memory(
-                id=uuid.uuid4(),
+            new_memory(
                 tenant_id=tenant_id,
+                content=ready.content,
+                created_at=created,
+                embedding=StoredEmbedding(payload, 8, scale, model, dimension),
                 user_id=item.user_id,
                 agent_id=item.agent_id,
                 session_id=item.session_id,
-                content=ready.content,
-                content_hash=content_hash(ready.content),
-                meta=ready.metadata,
+                metadata=ready.metadata,
                 occurred_at=item.occurred_at or now,
-                created_at=created,
-                updated_at=created,
                 importance=item.importance,
                 pinned=item.pinned,
-                access_count=0,
-                last_accessed_at=None,
-                strength=1.0,
-                stability=1.0,
-                tier="hot",
-                embedding=payload,
-                embedding_bits=8,
-                embedding_scale=scale,
-                embedding_model=model,
-                embedding_dim=dimension,
-                version=1,
-                superseded_by=None,
                 expires_at=ready.expires_at,
             )
         )
+    try:
+        touched = _store(state, tenant_id=tenant_id, binding=binding, rows=rows, items=items)
+    except StaleDataError as exc:  # a memory it supersedes was changed concurrently
+        raise Conflict("A memory this write supersedes was changed concurrently; retry.") from exc
+    changed = supersession.newest([*rows, *touched])
+    state.indexes.apply(tenant_id, upserted=changed)
+    latest = {row.id: row for row in changed}
+    return [latest[row.id] for row in rows]
+
+
+def _store(
+    state: AppState,
+    *,
+    tenant_id: uuid.UUID,
+    binding: Binding,
+    rows: list[Memory],
+    items: Sequence[MemoryCreate],
+) -> list[Memory]:
+    """One transaction: the rows, their explicit supersessions, then detection. Returns the
+    memories whose supersession changed."""
     with unit_of_work(state.sessions) as session:
+        olds = supersession.targets(
+            session,
+            tenant_id=tenant_id,
+            binding=binding,
+            ids=[i for item in items for i in item.supersedes],
+        )
         MemoryRepository(session).insert_created(rows)
-    state.indexes.apply(tenant_id, upserted=rows)
-    return rows
+        touched: list[Memory] = []
+        for row, item in zip(rows, items, strict=True):
+            touched += supersession.record(
+                session, new=row, olds=[olds[i] for i in dict.fromkeys(item.supersedes)]
+            )
+        touched += supersession.detect(session, rows, tenant_id=tenant_id, fresh=True)
+    return touched
 
 
 def _bind(item: MemoryCreate, binding: Binding) -> MemoryCreate:
@@ -144,7 +164,8 @@ def update_memory(
     memory_id: uuid.UUID,
     patch: MemoryUpdate,
 ) -> Memory:
-    fields = patch.model_dump(exclude_unset=True, exclude={"version", "ttl_seconds"})
+    fields = patch.model_dump(exclude_unset=True, exclude={"version", "ttl_seconds", "supersedes"})
+    supersedes = patch.supersedes or []
     restored: list[Memory] = []
     removed: list[uuid.UUID] = []
     if any(fields.get(name) is None for name in fields if name != "expires_at"):
@@ -193,7 +214,10 @@ def update_memory(
                 if old != value:
                     changes[name] = {"from": _jsonable(old), "to": _jsonable(value)}
                     setattr(row, attr, value)
-            if not changes:
+            olds = supersession.targets(
+                session, tenant_id=tenant_id, binding=binding, ids=supersedes, memory_id=memory_id
+            )
+            if not changes and not olds:
                 return row
             if code is not None and "content" in changes:
                 _set_embedding(state, row, *code)
@@ -201,12 +225,20 @@ def update_memory(
                 if row.tier != "hot":
                     changes["tier"] = {"from": row.tier, "to": "hot"}
                     row.tier = "hot"
-            row.updated_at = utcnow()
-            session.flush()
-            repo.add_event(memory=row, event="updated", changes=changes)
+            if changes:
+                row.updated_at = utcnow()
+                session.flush()
+                repo.add_event(memory=row, event="updated", changes=changes)
+            touched = supersession.record(session, new=row, olds=list(olds.values()))
+            if "occurred_at" in changes:  # it ends the valid time of what it replaced
+                touched += supersession.resettle_replaced(session, row)
+            if "content" in changes:
+                touched += supersession.detect(session, [row], tenant_id=tenant_id, fresh=False)
     except StaleDataError as exc:
         raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
-    state.indexes.apply(tenant_id, upserted=[*restored, row], deleted=removed)
+    state.indexes.apply(
+        tenant_id, upserted=supersession.newest([*restored, row, *touched]), deleted=removed
+    )
     return row
 
 
@@ -219,11 +251,17 @@ def delete_memory(
         row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
         if row is None:
             raise NotFound(f"No memory {memory_id}.")
-        undone = dissolve(session, row, keep_row=False)  # sources of a consolidation come back
+        # what it replaced is current again; sources of a consolidation come back
+        released = release(session, row, actor="api")
+        undone = dissolve(session, row, keep_row=False)
         repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
         repo.add_event(memory=row, event="deleted", changes={})
         repo.delete(row)
-    state.indexes.apply(tenant_id, upserted=undone.restored, deleted=[*undone.removed, memory_id])
+    state.indexes.apply(
+        tenant_id,
+        upserted=supersession.newest([*undone.restored, *released]),
+        deleted=[*undone.removed, memory_id],
+    )
 
 
 def history(

@@ -12,11 +12,13 @@ import uuid
 
 from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
+from channels.timeline import TimeView
 from service.context.tokens import token_counter
 from service.memories.prepare import is_expired
 from service.metrics import record_search
 from service.principals import Binding
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
+from service.search.supersession import supersession_notes, with_successors
 from service.state import AppState
 from storage.errors import InvalidInput
 from storage.repositories import MemoryRepository
@@ -81,7 +83,8 @@ def _ranked(
         timings["embed"] = (time.perf_counter() - t0) * 1000.0
     spec = SearchSpec(
         text=request.query,
-        reference_time=request.reference_time or utcnow(),
+        # "last week" in an as_of question means the week before as_of
+        reference_time=request.reference_time or request.as_of or utcnow(),
         limit=request.limit,
         vector=vector,
         user_id=request.user_id,
@@ -92,6 +95,11 @@ def _ranked(
         weights=request.weights,
         depth=state.settings.search.depth,
         now=state.clock().timestamp(),
+        view=TimeView(
+            include_superseded=request.include_superseded,
+            as_of=request.as_of.timestamp() if request.as_of else None,
+            known_at=request.known_at.timestamp() if request.known_at else None,
+        ),
     )
     return state.indexes.engine(tenant_id).search(spec)
 
@@ -113,14 +121,28 @@ def _response(
         rows = MemoryRepository(session).get_many(
             tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]
         )
-    results = []
     now = state.clock()
-    for hit in outcome.hits:
-        row = rows.get(hit.memory_id)
-        if row is None or is_expired(row, now):  # deleted (or expired) since it was ranked
-            continue
-        if not binding.admits(row.user_id, row.agent_id):  # rescoped since it was indexed
-            continue
+
+    def reachable(memory_id: uuid.UUID) -> bool:
+        # not deleted or expired since it was ranked, nor rescoped out of the key's binding
+        row = rows.get(memory_id)
+        return (
+            row is not None
+            and not is_expired(row, now)
+            and binding.admits(row.user_id, row.agent_id)
+        )
+
+    hits = [h for h in outcome.hits if reachable(h.memory_id)]
+    if request.include_superseded:
+        hits = with_successors(state, tenant_id, hits, rows, limit=request.limit)
+        hits = [h for h in hits if reachable(h.memory_id)]
+    notes = supersession_notes(state, tenant_id, request, rows) if request.explain else {}
+    results = []
+    for hit in hits:
+        row = rows[hit.memory_id]
+        why = {k: dict(v) for k, v in hit.why.items()}
+        if hit.memory_id in notes:
+            why["supersession"] = notes[hit.memory_id]
         results.append(
             SearchHit(
                 memory=MemoryRead.of(row),
@@ -129,7 +151,7 @@ def _response(
                     name: ChannelRankRead(rank=r.rank, score=r.score)
                     for name, r in hit.fused.channels.items()
                 },
-                explanation={k: dict(v) for k, v in hit.why.items()} if request.explain else None,
+                explanation=why if request.explain else None,
             )
         )
     tokens = None

@@ -6,11 +6,61 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from storage.models import LifecycleRun, MemoryLink
+from storage.models import LifecycleRun, Memory, MemoryLink, Tenant
 from storage.types import utcnow
+
+Position = tuple[uuid.UUID, uuid.UUID]
+"""(tenant id, memory id): where a lifecycle pass over every tenant is."""
+
+
+class LifecycleScanRepository:
+    """The reads a lifecycle run makes: tenants with their policies, memories in batches."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def tenants(self, *, name: str | None = None) -> list[Tenant]:
+        stmt = select(Tenant).order_by(Tenant.id)
+        if name is not None:
+            stmt = stmt.where(Tenant.name == name)
+        return list(self.session.scalars(stmt))
+
+    def batch(
+        self,
+        tenants: Sequence[uuid.UUID],
+        *,
+        after: Position | None,
+        until: Position | None,
+        size: int,
+    ) -> list[Memory]:
+        """Up to ``size`` memories in ``(tenant_id, id)`` order, in ``(after, until]``, that
+        stand for themselves (neither consolidated into another nor replaced)."""
+        key = tuple_(Memory.tenant_id, Memory.id)
+        stmt = select(Memory).where(Memory.tenant_id.in_(list(tenants)), *_current())
+        if after is not None:
+            stmt = stmt.where(key > tuple_(*after))
+        if until is not None:
+            stmt = stmt.where(key <= tuple_(*until))
+        return list(self.session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
+
+    def active(self, tenant_id: uuid.UUID, *, include_pinned: bool) -> list[Memory]:
+        """A tenant's current memories by scope (user, agent), then creation order; none due
+        to expire (one is never merged into a lasting memory)."""
+        stmt = select(Memory).where(
+            Memory.tenant_id == tenant_id, *_current(), Memory.expires_at.is_(None)
+        )
+        if not include_pinned:
+            stmt = stmt.where(Memory.pinned.is_(False))
+        stmt = stmt.order_by(Memory.user_id, Memory.agent_id, Memory.created_at, Memory.id)
+        return list(self.session.scalars(stmt))
+
+
+def _current() -> list[ColumnElement[bool]]:
+    """Neither consolidated into another memory nor replaced by a newer one."""
+    return [Memory.superseded_by.is_(None), Memory.replaced_by.is_(None)]
 
 
 class LifecycleRunRepository:
@@ -136,9 +186,12 @@ class LinkRepository:
         return list(self.session.scalars(stmt.order_by(MemoryLink.id)))
 
     def remove_for(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> None:
+        """Consolidation and contradiction links from or to a memory (supersession links are
+        released by ``lifecycle.supersession.release``, which restores what they replaced)."""
         self.session.execute(
             delete(MemoryLink).where(
                 MemoryLink.tenant_id == tenant_id,
+                MemoryLink.relation.in_(("consolidates", "contradicts")),
                 or_(MemoryLink.memory_id == memory_id, MemoryLink.other_id == memory_id),
             )
         )

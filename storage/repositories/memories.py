@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage.factory import as_columns
 from storage.models import Memory, MemoryEvent
 from storage.records import MemoryFilter, PageCursor
 from storage.types import json_scalar_equals, utcnow
@@ -44,6 +45,8 @@ def filter_clauses(tenant_id: uuid.UUID, flt: MemoryFilter) -> list[ColumnElemen
         clauses.append(Memory.occurred_at >= flt.occurred_after)
     if flt.occurred_before is not None:
         clauses.append(Memory.occurred_at < flt.occurred_before)
+    if not flt.include_superseded:
+        clauses.append(Memory.replaced_by.is_(None))
     return clauses
 
 
@@ -52,6 +55,10 @@ INDEX_COLUMNS = (
     Memory.tenant_id,
     Memory.version,
     Memory.superseded_by,
+    Memory.replaced_by,
+    Memory.created_at,
+    Memory.superseded_at,
+    Memory.valid_until,
     Memory.content,
     Memory.occurred_at,
     Memory.user_id,
@@ -69,6 +76,10 @@ INDEX_COLUMNS = (
 PLACEMENT_COLUMNS = (
     Memory.id,
     Memory.version,
+    Memory.replaced_by,
+    Memory.created_at,
+    Memory.superseded_at,
+    Memory.valid_until,
     Memory.occurred_at,
     Memory.user_id,
     Memory.agent_id,
@@ -76,10 +87,6 @@ PLACEMENT_COLUMNS = (
     Memory.meta,
     Memory.expires_at,
 )
-# (column name, attribute name) of every memory column: "metadata" is the ``meta`` attribute
-_MEMORY_COLUMNS = [
-    (column.name, attr.key) for attr in Memory.__mapper__.column_attrs for column in attr.columns
-]
 
 
 class MemoryRepository:
@@ -102,7 +109,7 @@ class MemoryRepository:
         now = utcnow()
         self.session.execute(
             insert(cast(Table, Memory.__table__)),
-            [{name: getattr(row, key) for name, key in _MEMORY_COLUMNS} for row in memories],
+            [as_columns(row) for row in memories],
         )
         self.session.execute(
             insert(cast(Table, MemoryEvent.__table__)),

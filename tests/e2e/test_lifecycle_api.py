@@ -99,6 +99,11 @@ def test_consolidation_is_visible_and_undone_by_deleting_a_source(
 def test_contradictions_are_linked_newest_first(
     client: TestClient, headers: dict[str, str]
 ) -> None:
+    # with supersession on (the default) the newer memory replaces the older one at write
+    # time (tests/e2e/test_supersession.py); off, the lifecycle only flags the contradiction
+    policy = {"supersession": False}
+    url = "/v1/admin/tenants/acme/lifecycle-policy"
+    assert client.put(url, json=policy, headers=ADMIN).status_code == 200
     old = _add(
         client,
         headers,

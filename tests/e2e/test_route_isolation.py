@@ -45,6 +45,8 @@ class Row:
     query: Builder | None = None
     names_scope: bool = field(default=False)
     """The call names the target's user (a bound key asking for another scope: 403)."""
+    whole_tenant: bool = field(default=False)
+    """The route spans the tenant: a bound key is refused (403)."""
 
 
 def _user_query(t: Target) -> dict[str, str]:
@@ -69,6 +71,8 @@ TENANT_ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/v1/search"): Row(
         "read", body=lambda t: {"query": "secret pin", "user_id": t.user_id}, names_scope=True
     ),
+    ("GET", "/v1/supersessions"): Row("read", whole_tenant=True),
+    ("DELETE", "/v1/supersessions/{link_id}"): Row("write", whole_tenant=True),
     ("POST", "/v1/context"): Row(
         "read",
         body=lambda t: {"query": "secret pin", "user_id": t.user_id, "max_tokens": 500},
@@ -121,6 +125,7 @@ class World:
     victim: dict[str, str]  # the victim's full key headers
     target: Target
     secrets: list[str]  # what no probe may see: the victim's contents and ids
+    link_id: int  # the victim's supersession link
     seeded: dict[str, dict[str, Any]]
     keys: dict[str, Key]
     admin_args: dict[str, str]
@@ -162,6 +167,16 @@ def world(client: TestClient) -> World:
                     detail={"entity": "pin"},
                 )
             )
+            superseding = MemoryLink(
+                tenant_id=_tenant_id(client, "acme"),
+                memory_id=uuid.UUID(bob["id"]),
+                other_id=uuid.UUID(ann["id"]),
+                relation="supersedes",
+                detail={"kind": "explicit", "source": "write"},
+            )
+            session.add(superseding)
+            session.flush()
+            link_id = superseding.id
     finally:
         engine.dispose()
     other = _key(client, "globex")
@@ -189,6 +204,7 @@ def world(client: TestClient) -> World:
         victim=victim,
         target=Target(memory_id=ann["id"], user_id="ann"),
         secrets=[*seeded, ann["id"], bob["id"]],
+        link_id=link_id,
         seeded=seeded,
         keys=keys,
         admin_args={"name": "acme", "key_id": victim_key["id"], "run_id": str(uuid.uuid4())},
@@ -203,7 +219,9 @@ def _tenant_id(client: TestClient, name: str) -> uuid.UUID:
 def _expected(row: Row, key: Key, *, by_id: bool, names_scope: bool) -> int:
     if row.scope not in key.scopes:
         return 403
-    if by_id:  # another tenant's memory, or one outside the key's binding: not found
+    if row.whole_tenant and key.bound_to is not None:
+        return 403
+    if by_id:  # another tenant's memory (or link), or one outside the key's binding
         return 404
     if names_scope and key.bound_to is not None:
         return 403
@@ -241,8 +259,9 @@ def test_every_route_is_covered(tmp_path: Path) -> None:
 def test_tenant_routes_leak_nothing(client: TestClient, world: World) -> None:
     failures: list[str] = []
     for (method, template), row in TENANT_ROUTES.items():
-        by_id = "{memory_id}" in template
+        by_id = "{memory_id}" in template or "{link_id}" in template
         path = template.replace("{memory_id}", world.target.memory_id)
+        path = path.replace("{link_id}", str(world.link_id))
         variants = [True, False] if row.names_scope else [False]
         for name, key in world.keys.items():
             for names_scope in variants:
@@ -305,6 +324,7 @@ def test_admin_and_public_routes(client: TestClient, world: World) -> None:
         assert not _leaks(answer.text, world.secrets, echoed=None), template
     for method, template in TENANT_ROUTES:
         path = template.replace("{memory_id}", world.target.memory_id)
+        path = path.replace("{link_id}", str(world.link_id))
         for headers in ({}, auth("mnx_not_a_key"), ADMIN):
             answer = client.request(method, path, headers=headers)
             # the admin key is no tenant key: it reaches no tenant's memories
@@ -317,4 +337,4 @@ def test_links_of_a_bound_key_stay_inside_its_binding(client: TestClient, world:
     seen = client.get(path, headers=ann)
     assert seen.status_code == 200 and seen.json()["links"] == []
     everything = client.get(path, headers=world.victim).json()["links"]
-    assert [link["relation"] for link in everything] == ["contradicts"]
+    assert sorted(link["relation"] for link in everything) == ["contradicts", "supersedes"]

@@ -217,3 +217,33 @@ def test_dry_run_records_a_report_and_changes_nothing(
     with sessions() as session:
         assert {m.tier for m in session.scalars(select(Memory))} == {"hot"}
         assert session.scalars(select(MemoryEvent)).first() is None
+
+
+def test_the_run_supersedes_outdated_memories_and_a_dry_run_changes_nothing(
+    db: tuple[Engine, sessionmaker[Session]],
+) -> None:
+    from storage.models import MemoryClaim
+
+    engine, sessions = db
+    old = seed(sessions, ["I live in Paris."], created=utcnow() - timedelta(days=9))
+    new = seed(sessions, ["I just moved to Berlin!", "I visited Rome."])
+    seed(sessions, ["I live in Oslo."], user_id="someone-else")
+    dry = _run(engine, sessions, dry_run=True)
+    assert dry.report["superseded"] == 1
+    with sessions() as session:
+        assert session.get(Memory, old[0]).replaced_by is None  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(MemoryClaim)) == 0
+    run = _run(engine, sessions)
+    assert run.report["superseded"] == 1
+    assert run.report["supersessions"] == [{"old": str(old[0]), "new": str(new[0])}]
+    with sessions() as session:
+        row = session.get(Memory, old[0])
+        assert row is not None and row.replaced_by == new[0] and row.superseded_at is not None
+        assert row.valid_until == session.get(Memory, new[0]).occurred_at  # type: ignore[union-attr]
+        claims = session.scalars(select(MemoryClaim.value).order_by(MemoryClaim.value)).all()
+        events = session.scalars(
+            select(MemoryEvent.event).where(MemoryEvent.memory_id == old[0])
+        ).all()
+    assert claims == ["berlin", "oslo", "paris"]  # the claim index is filled in
+    assert events == ["superseded"]
+    assert _run(engine, sessions).report["superseded"] == 0  # once

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select, update
+from sqlalchemy import Engine, and_, create_engine, insert, or_, select, update
 
 from storage.db import refresh_statistics
-from storage.models import Memory, MemoryEvent, Tenant
+from storage.models import Memory, MemoryClaim, MemoryEvent, Tenant
 from storage.records import MemoryFilter
 from storage.repositories.memories import INDEX_COLUMNS, filter_clauses
 from tests.conftest import BACKENDS, create_database
@@ -54,6 +54,20 @@ def populated(
         with engine.begin() as conn:
             conn.execute(insert(Tenant), [{"id": BIG, "name": "big"}, {"id": SMALL, "name": "s"}])
             conn.execute(insert(Memory), rows)
+            conn.execute(
+                insert(MemoryClaim),
+                [
+                    {
+                        "tenant_id": r["tenant_id"],
+                        "memory_id": r["id"],
+                        "user_id": r["user_id"],
+                        "subject": f"person{i % 500}",
+                        "attribute": ("home", "workplace", "partner", "age")[i % 4],
+                        "value": f"value{i}",
+                    }
+                    for i, r in enumerate(rows)
+                ],
+            )
             conn.execute(
                 insert(MemoryEvent),
                 [
@@ -119,3 +133,23 @@ def test_a_scoped_page_and_the_feed_use_their_indexes(
         .order_by(MemoryEvent.id)
     )
     assert "ix_memory_event_memory" in _plan(engine, history)
+
+
+def test_the_write_path_finds_claims_by_their_index(
+    populated: tuple[Engine, list[uuid.UUID]],
+) -> None:
+    """``SupersessionRepository.current_claimants``: a write's claims find the older memories
+    that claim the same subject and attribute without reading the scope."""
+    engine, _ = populated
+    stmt = (
+        select(MemoryClaim.memory_id)
+        .where(
+            MemoryClaim.tenant_id == BIG,
+            or_(and_(MemoryClaim.subject == "person7", MemoryClaim.attribute == "workplace")),
+            MemoryClaim.user_id == "u1",
+            MemoryClaim.agent_id.is_(None),
+        )
+        .distinct()
+    )
+    plan = _plan(engine, stmt)
+    assert "ix_memory_claim_lookup" in plan, plan

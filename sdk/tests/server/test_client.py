@@ -91,3 +91,31 @@ def test_async_client(app_client: tuple[TestClient, str]) -> None:
                 await mx.memories.get(memory.id)
 
     asyncio.run(scenario())
+
+
+def test_supersession_through_the_sdk(app_client: tuple[TestClient, str]) -> None:
+    client, key = app_client
+    with _sync(client, key) as mx:
+        old = mx.memories.add("Ann's gym locker is number 12", user_id="ann")
+        new = mx.memories.add("Ann's gym locker is number 40", user_id="ann", supersedes=[old.id])
+        replaced = mx.memories.get(old.id)
+        assert replaced.superseded_by == new.id and replaced.superseded_at is not None
+        hits = mx.search("gym locker", user_id="ann").results
+        assert [h.memory.id for h in hits] == [new.id]
+        chain = mx.search("gym locker", user_id="ann", include_superseded=True).results
+        assert [h.memory.id for h in chain] == [new.id, old.id]
+        then = mx.search("gym locker", user_id="ann", known_at=old.created_at).results
+        assert [h.memory.id for h in then] == [old.id]
+
+    async def run() -> None:
+        async with AsyncMnemonix(
+            api_key=key, base_url="http://testserver", transport=httpx.ASGITransport(app=client.app)
+        ) as amx:
+            third = await amx.memories.add(
+                "Ann's gym locker is number 41", user_id="ann", supersedes=[str(new.id)]
+            )
+            assert (await amx.memories.get(new.id)).superseded_by == third.id
+            found = await amx.search("gym locker", user_id="ann", include_superseded=True)
+            assert [h.memory.id for h in found.results] == [third.id, new.id, old.id]
+
+    asyncio.run(run())
