@@ -1,4 +1,4 @@
-"""Expiry: a memory leaves search, list, get and export at its expiry, to the second, at
+"""Expiry: a memory leaves search, context, list, get and export at its expiry, to the second, at
 read time; the lifecycle then erases it with a tombstone that holds no content. Defaults
 come from the tenant's write policy. The server's clock is set by the test (``state.clock``).
 """
@@ -33,7 +33,8 @@ def set_clock(client: TestClient) -> Callable[[datetime], None]:
 
 
 def _ids_everywhere(client: TestClient, headers: dict[str, str], query: str) -> dict[str, set[str]]:
-    """Which memory ids each read serves: search (whole tenant and one user), list, export."""
+    """Which memory ids each read serves: search (whole tenant and one user), the context
+    block, list, export."""
     found: dict[str, set[str]] = {}
     for name, body in {
         "search": {"query": query, "limit": 50},
@@ -42,6 +43,9 @@ def _ids_everywhere(client: TestClient, headers: dict[str, str], query: str) -> 
         response = client.post("/v1/search", json=body, headers=headers)
         assert response.status_code == 200, response.text
         found[name] = {hit["memory"]["id"] for hit in response.json()["results"]}
+    context = client.post("/v1/context", json={"query": query, "max_tokens": 2000}, headers=headers)
+    assert context.status_code == 200, context.text
+    found["context"] = set(context.json()["memory_ids"])
     listed = client.get("/v1/memories", params={"limit": 100}, headers=headers)
     found["list"] = {m["id"] for m in listed.json()["items"]}
     listed_user = client.get("/v1/memories", params={"user_id": "ann"}, headers=headers)
