@@ -116,6 +116,7 @@ class Catalog:
         self._replaced = np.zeros(0, dtype=bool)
         self._replaced_alive = 0
         self._current: tuple[int, KeyArray] | None = None
+        self._hidden: tuple[int, frozenset[int]] | None = None
         self._postings: dict[tuple[str, str], _Posting] = {}
         self._version = 0
         self._cache: dict[tuple[Any, ...], tuple[int, KeyArray | None]] = {}
@@ -304,6 +305,23 @@ class Catalog:
 
     def replaced(self, key: int) -> bool:
         return 0 <= key < self._size and bool(self._replaced[key])
+
+    def viewed(
+        self, keys: KeyArray | None, view: TimeView
+    ) -> tuple[KeyArray | None, frozenset[int]]:
+        """As ``in_view``; but when the scope is the whole tenant, the view the default and at
+        most ``OVERFETCH_MAX`` memories replaced, the scope stays "no filter" and the replaced
+        keys come back for the caller to drop (over-fetching by as many), as for expiry: a
+        few superseded memories never turn every search into a tenant-sized key filter."""
+        if keys is None and view == CURRENT and 0 < self._replaced_alive <= OVERFETCH_MAX:
+            cached = self._hidden
+            if cached is None or cached[0] != self._version:
+                version = self._version
+                size = self._size
+                found = np.flatnonzero(self._alive[:size] & self._replaced[:size])
+                cached = self._hidden = (version, frozenset(found.tolist()))
+            return None, cached[1]
+        return self.in_view(keys, view), frozenset()
 
     def in_view(self, keys: KeyArray | None, view: TimeView) -> KeyArray | None:
         """``keys`` (``None``: every key) narrowed to what ``view`` sees."""

@@ -332,7 +332,7 @@ class RetrievalEngine:
         if spec.weights:
             weights.update(spec.weights)
         weights = {n: w for n, w in weights.items() if n in self.channels}
-        allowed = self.catalog.in_view(
+        allowed, hidden = self.catalog.viewed(
             self.catalog.allowed(
                 user_id=spec.user_id,
                 agent_id=spec.agent_id,
@@ -343,6 +343,8 @@ class RetrievalEngine:
         )
         now = time.time() if spec.now is None else spec.now
         allowed, expired = self.catalog.unexpired(allowed, now)
+        if hidden:  # replaced (few, whole tenant): dropped from the rankings like the expired
+            expired = expired | hidden
         query = Query(
             text=spec.text,
             reference_time=spec.reference_time,

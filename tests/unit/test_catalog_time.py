@@ -62,3 +62,18 @@ def test_nothing_replaced_costs_nothing_and_restores_are_seen() -> None:
     catalog.assign(b, SCOPE, {}, timeline=Timeline(replaced=True))
     catalog.drop(b)
     assert catalog.in_view(None, TimeView()) is None
+
+
+def test_a_few_replaced_memories_keep_the_whole_tenant_unfiltered() -> None:
+    catalog = Catalog()
+    ids = [uuid.uuid4() for _ in range(5)]
+    for n, memory_id in enumerate(ids):
+        line = Timeline(replaced=n == 1)
+        catalog.assign(memory_id, {"user_id": "u"}, {}, timeline=line)
+    keys, hidden = catalog.viewed(None, TimeView())
+    assert keys is None and hidden == frozenset({catalog.key(ids[1])})
+    scope = catalog.allowed(user_id="u")  # the whole tenant too
+    assert scope is None
+    keys, hidden = catalog.viewed(np.array([0, 1, 2], dtype=np.int64), TimeView())
+    assert keys is not None and keys.tolist() == [0, 2] and hidden == frozenset()
+    assert catalog.viewed(None, TimeView(include_superseded=True)) == (None, frozenset())
