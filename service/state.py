@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.embedder import Embedder
 from service.access import AccessTracker
+from service.erasure import ErasureFlusher
 from service.indexing import IndexRegistry
 from service.settings import Settings
 
@@ -21,4 +22,5 @@ class AppState:
     embedder: Embedder
     indexes: IndexRegistry
     access: AccessTracker
+    erasure: ErasureFlusher
     extras: dict[str, object] = field(default_factory=dict)

@@ -137,6 +137,8 @@ def update_memory(
             repo.add_event(memory=row, event="updated", changes=changes)
     except StaleDataError as exc:
         raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
+    if removed:  # a consolidated memory holding the old text was deleted
+        state.erasure.erased()
     state.indexes.apply(tenant_id, upserted=[*restored, row], deleted=removed)
     return row
 
@@ -152,6 +154,7 @@ def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID
         repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
         repo.add_event(memory=row, event="deleted", changes={})
         repo.delete(row)
+    state.erasure.erased()
     state.indexes.apply(tenant_id, upserted=undone.restored, deleted=[*undone.removed, memory_id])
 
 
