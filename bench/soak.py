@@ -160,10 +160,11 @@ def soak(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, Any]:
         while time.monotonic() < deadline:
             rss.append((time.monotonic() - started, rss_mb(process.pid)))
             time.sleep(min(RSS_EVERY, max(0.0, deadline - time.monotonic())))
-        for t in threads:
+        for t in threads[:-1]:
             t.join()
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started  # the client threads' time (rates are per it)
         rss.append((elapsed, rss_mb(process.pid)))
+        threads[-1].join()  # a lifecycle run may still be going
         stats = admin.get("/v1/admin/stats").json()
         admin.close()
     routes = {

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from service import cli
+from service.app import create_app
 from tests.conftest import create_database
-from tests.helpers import ADMIN_KEY, auth, create_tenant_key
+from tests.helpers import ADMIN_KEY, auth, create_tenant_key, test_settings
 from tests.server import running_server
 
 FLUSH_SECONDS = 0.5
@@ -144,3 +147,20 @@ def test_deleted_text_leaves_every_response_log_and_database_file(
     logs = "".join(p.read_text() for p in tmp_path.glob("server-*.log"))
     assert "Uvicorn running" in logs or "Application startup" in logs  # the log was written
     assert not any(s in logs for s in gone)
+
+
+def test_cli_flush_erases_what_the_api_deleted(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mnemonix erasure flush`` (for an operator's schedule), with the automatic flush off."""
+    settings = test_settings(database, tmp_path, erasure={"flush_seconds": 3600})
+    secret = _secret()
+    with TestClient(create_app(settings)) as client:
+        headers = auth(create_tenant_key(database, "acme"))
+        created = client.post("/v1/memories", json={"content": f"pin {secret}"}, headers=headers)
+        memory_id = created.json()["id"]
+        assert client.delete(f"/v1/memories/{memory_id}", headers=headers).status_code == 204
+        assert _found(_database_files(database), [secret])  # no flush yet: still on disk
+        monkeypatch.setenv("MNEMONIX_DATABASE_URL", database)
+        assert cli.main(["erasure", "flush"]) == 0
+        assert _found(_database_files(database), [secret]) == []
