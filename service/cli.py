@@ -208,7 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     flush = erasure.add_subparsers(dest="erasure_command", required=True).add_parser(
         "flush", help="remove deleted text from the database files now (docs/reliability.md)"
     )
-    flush.add_argument("--wait-ms", type=int, default=10_000, help="SQLite: wait for readers")
+    flush.add_argument(
+        "--wait-ms",
+        type=int,
+        default=10_000,
+        help="wait this long for readers (SQLite) or a table lock (PostgreSQL)",
+    )
     flush.set_defaults(run=_erasure_flush)
     return parser
 

@@ -25,7 +25,7 @@ class ErasureFlushRead(BaseModel):
 
 BUSY: dict[int | str, dict[str, Any]] = {
     503: {
-        "description": "SQLite could not checkpoint: a read older than the erasure is open.",
+        "description": "Not done: an open transaction held the database; retry.",
         "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 }
@@ -36,12 +36,14 @@ async def flush_erasure(_: Admin, state: State) -> ErasureFlushRead:
     """After a 200, no memory deleted before the call has its text in a database file
     (docs/reliability.md states what lies outside: PostgreSQL's WAL, backups, replicas).
     On PostgreSQL this rewrites the tables that hold text: reads and writes of each wait
-    while it is rewritten. 503 if SQLite could not checkpoint (an older read still open)."""
+    while it is rewritten. 503 if an open transaction held it up for 10 s (SQLite: a read
+    older than the erasure; PostgreSQL: the lock of a table), so the API never queues
+    behind the flush for longer."""
     result = await run_in_threadpool(state.erasure.flush)
     if not result.complete:
         raise Unavailable(
-            "The checkpoint could not complete: a read that began before the erasure is "
-            "still open. Retry when it has finished."
+            "The flush could not complete: an open transaction held the database (SQLite: a "
+            "read older than the erasure; PostgreSQL: a table's lock for 10 s). Retry later."
         )
     return ErasureFlushRead(
         backend=result.backend, tables=list(result.tables), duration_ms=result.duration_ms
