@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e ./sdk
+	$(BIN)/pip install --quiet -e '.[dev]' -e './sdk[langgraph,openai-agents]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check service channels lifecycle storage sdk tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/mypy sdk/examples
 
 bench-locomo: $(STAMP)
 	$(BIN)/python bench/locomo.py ../shared/bench/locomo/locomo-dev.json

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from storage.scratch import scratch_database
+
+__all__ = ["api_key", "client", "median", "percentile", "scratch_database"]
 
 
 def api_key(explicit: str | None) -> str:
@@ -41,29 +40,3 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-@contextmanager
-def scratch_database(backend: str, tmp: Path, postgres: str) -> Iterator[str]:
-    """A fresh database URL: a SQLite file in ``tmp``, or a PostgreSQL database created
-    under the server URL ``postgres`` (ending in '/') and dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'mnemonix.db'}"
-        return
-    name = f"mnx_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres + "postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres + name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()

@@ -13,6 +13,8 @@ with their embeddings through the JSONL import; then
   references: the ``/healthz`` round trip and the query embedding time the server reports;
 - searches/s, p50/p95 and searches missing a channel for 1, 4 and 8 concurrent clients;
 - the semantic channel's recall@10 against exhaustive search, in-process on the same vectors.
+
+The search figures are medians over ``--repeats`` rounds against the restarted server.
 """
 
 from __future__ import annotations
@@ -282,11 +284,22 @@ def measure(
                 health.append((time.perf_counter() - t0) * 1000)
         out["healthz_p50"] = median(health)
         qs = queries(args.queries)
-        out["fused"] = one_client(base, key, qs, None)
-        out["semantic"] = one_client(base, key, qs, ["semantic"])
+        fused, semantic, clients = [], [], []
+        for _ in range(args.repeats):  # the machine is noisy: medians of several runs
+            fused.append(one_client(base, key, qs, None))
+            semantic.append(one_client(base, key, qs, ["semantic"]))
+            clients.append({c: concurrent(base, key, c, args.seconds) for c in args.clients})
         out["kb_per_memory_restart"] = (rss_mb(process.pid) - empty) * 1024 / size
-        out["clients"] = {c: concurrent(base, key, c, args.seconds) for c in args.clients}
+        out["repeats"] = args.repeats
+        out["fused"] = medians(fused)
+        out["semantic"] = medians(semantic)
+        out["clients"] = {c: medians([run[c] for run in clients]) for c in args.clients}
     return out
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs."""
+    return {name: median([run[name] for run in runs]) for name in runs[0]}
 
 
 def main() -> None:
@@ -302,6 +315,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="search measurements repeated; medians reported"
+    )
     parser.add_argument("--recall-queries", type=int, default=200)
     parser.add_argument("--no-recall", action="store_true")
     args = parser.parse_args()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from channels.text import STOP_WORDS
@@ -190,6 +191,7 @@ class Entity:
     kind: str  # "speaker" | "proper" | "phrase" | "word"
 
 
+@lru_cache(maxsize=16_384)
 def normalize(word: str) -> str:
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):

@@ -1,9 +1,8 @@
 """The graph channel's memory <-> entity incidence, in compact arrays (search: ``channels.graph``).
 
-- Entities are interned by a 64-bit hash of their normalised key (Python's ``hash`` of the
-  string, stable within a process; the index is rebuilt at start-up): a sorted int64 hash
-  array with aligned int32 ids, plus a small dict of recent entities merged into it
-  amortised. No entity string is kept, except a *surface* ("New York") for entities that
+- Entities are interned by a 64-bit hash of their normalised key (``stable_hash``: the same
+  in every process) in a ``channels.hashids.HashIds``: a sorted int64 hash array with
+  aligned int32 ids, plus a small dict of recent entities merged into it amortised. No entity string is kept, except a *surface* ("New York") for entities that
   can appear in an explanation: names from their first mention, any other entity once a
   second memory mentions it (an entity of one memory never bridges two), packed
   length-prefixed in one ``bytearray`` with an int32 offset per entity.
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from channels.entities import Entity
+from channels.hashids import HashIds, stable_hash
 from channels.postings import Postings
 from channels.slots import Slots, compact_csr, grown
 
@@ -37,7 +37,6 @@ I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 
 COMPACT_MIN_DEAD = 4096
-RECENT_MIN = 4096
 NAMED = frozenset({"proper", "speaker"})
 
 
@@ -66,9 +65,7 @@ def _from_varints(encoded: bytes | bytearray) -> list[int]:
 class EntityIndex(Slots):
     def __init__(self) -> None:
         super().__init__()
-        self._hash_sorted = np.zeros(0, dtype=np.int64)
-        self._id_sorted = np.zeros(0, dtype=np.int32)
-        self._recent: dict[int, int] = {}
+        self._entity_ids = HashIds()
         self.entities = 0
         self._degree = np.zeros(0, dtype=np.int32)
         self._surface_at = np.zeros(0, dtype=np.int32)
@@ -97,26 +94,21 @@ class EntityIndex(Slots):
 
     def lookup(self, key: str) -> int:
         """The id of entity ``key``, or -1 if no memory ever mentioned it."""
-        return self._ids([hash(key)], create=False)[0]
+        return self._entity_ids.get(stable_hash(key))
 
     def _ids(self, hashes: list[int], *, create: bool) -> list[int]:
-        recent = self._recent
-        ids = [recent.get(h, -1) for h in hashes]
-        if self._hash_sorted.size and -1 in ids:
-            probe = np.array(hashes, dtype=np.int64)
-            at = np.searchsorted(self._hash_sorted, probe).clip(max=self._hash_sorted.size - 1)
-            hit = self._hash_sorted[at] == probe
-            ids = [
-                i if i >= 0 else (int(self._id_sorted[a]) if h else -1)
-                for i, a, h in zip(ids, at.tolist(), hit.tolist(), strict=True)
-            ]
+        known = self._entity_ids
+        ids = known.get_many(hashes)
         if create:
+            fresh: dict[int, int] = {}
             for n, (h, i) in enumerate(zip(hashes, ids, strict=True)):
                 if i < 0:
-                    ids[n] = recent.get(h, -1)
-                    if ids[n] < 0:  # new (or repeated within this call)
-                        ids[n] = recent[h] = self.entities
+                    i = fresh.get(h, -1)
+                    if i < 0:  # new (not repeated within this call)
+                        i = fresh[h] = self.entities
+                        known.add(h, i)
                         self.entities += 1
+                    ids[n] = i
             self._degree = grown(self._degree, self.entities, 0)
             self._surface_at = grown(self._surface_at, self.entities, -1)
         return ids
@@ -128,7 +120,7 @@ class EntityIndex(Slots):
         self.delete(key)
         slot = self.take_slot(key)
         self.memories += 1
-        ids = self._ids([hash(e.key) for e in entities], create=True)
+        ids = self._ids([stable_hash(e.key) for e in entities], create=True)
         self.store.extend(ids, slot, [0] * len(ids))
         self._forward += _varints(ids)
         np.add.at(self._degree, ids, 1)
@@ -153,16 +145,6 @@ class EntityIndex(Slots):
         """Merge what recent writes appended, once it is large (call after a batch)."""
         if self.store.wants_merge():
             self.store.merge(self.entities, self.alive)
-        if len(self._recent) > max(RECENT_MIN, self._hash_sorted.shape[0] // 8):
-            hashes = np.concatenate(
-                [self._hash_sorted, np.fromiter(self._recent, np.int64, len(self._recent))]
-            )
-            ids = np.concatenate(
-                [self._id_sorted, np.fromiter(self._recent.values(), np.int32, len(self._recent))]
-            )
-            order = np.argsort(hashes, kind="stable")
-            self._hash_sorted, self._id_sorted = hashes[order], ids[order]
-            self._recent = {}
 
     def compact(self) -> None:
         """Renumber the live slots densely; drop tombstoned postings and forward lists."""
@@ -194,13 +176,11 @@ class EntityIndex(Slots):
 
     def nbytes(self) -> int:
         arrays: tuple[npt.NDArray[Any], ...] = (
-            self._hash_sorted,
-            self._id_sorted,
             self._degree,
             *self.slot_arrays(),
         )
         size = sum(a.nbytes for a in arrays) + self.store.nbytes()
         size += sys.getsizeof(self._forward) + sys.getsizeof(self._forward_start)
-        size += sys.getsizeof(self._recent) + 64 * len(self._recent)
+        size += self._entity_ids.nbytes()
         size += self._surface_at.nbytes + sys.getsizeof(self._surfaces)
         return size

@@ -106,6 +106,13 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("today", re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b")),
     ("tomorrow", re.compile(r"\btomorrow\b")),
 ]
+# Every pattern above needs a digit or a word starting with one of these: a text without
+# any is skipped with one scan (most memories mention no time; 60 -> ~3 us per memory).
+_MAY_MATCH = re.compile(
+    r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|spring|summer|fall|autumn"
+    r"|winter|day|week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|yesterday|today|tonight|this|tomorrow)"
+)
 _BEFORE = re.compile(r"\b(?:before|prior to|until|by)\s*$")
 _AFTER = re.compile(r"\b(?:after|since)\s*$")
 _RECENT = re.compile(r"\b(?:recently|lately|latest|most recent(?:ly)?|last time|these days)\b")
@@ -209,6 +216,8 @@ def find_windows(text: str, reference: datetime) -> list[TimeWindow]:
     ref = reference if reference.tzinfo else reference.replace(tzinfo=UTC)
     ref = ref.astimezone(UTC)
     lowered = text.lower()
+    if _MAY_MATCH.search(lowered) is None:
+        return []
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeWindow]] = []
     for kind, pattern in PATTERNS:

@@ -24,13 +24,15 @@ from service.guard import RequestGuard
 from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
 from service.memories.endpoints import router as memories_router
-from service.metrics import install_metrics
+from service.metrics import Metrics, install_metrics
+from service.principals import PrincipalCache
 from service.problems import (
     PROBLEM_RESPONSES,
     describe_fault,
     document_problems,
     install_problem_handlers,
 )
+from service.ratelimit import RateLimiter
 from service.schemas import Health
 from service.search.endpoints import router as search_router
 from service.settings import Settings
@@ -62,6 +64,9 @@ def build_state(settings: Settings) -> AppState:
         embedder=embedder,
         indexes=indexes,
         access=AccessTracker(sessions),
+        metrics=Metrics(sessions),
+        principals=PrincipalCache(),
+        limiter=RateLimiter(),
         erasure=ErasureFlusher(engine),
     )
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from service.settings import Settings
 from storage import migrate
 from storage.db import build_engine, build_sessionmaker, unit_of_work
+from storage.models import ApiKey
+from storage.records import KEY_SCOPES
 from storage.repositories import ApiKeyRepository, TenantRepository
 from storage.types import utcnow
 
@@ -53,17 +55,68 @@ def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
     return build_sessionmaker(build_engine(settings.database_url))
 
 
+def _scopes(text: str) -> list[str]:
+    scopes = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = sorted(set(scopes) - set(KEY_SCOPES))
+    if not scopes or unknown:
+        raise argparse.ArgumentTypeError(
+            f"scopes are a comma-separated list of {', '.join(KEY_SCOPES)}"
+        )
+    return scopes
+
+
+def _scope_id(text: str) -> str:
+    if not 1 <= len(text) <= 255 or "\x00" in text:
+        raise argparse.ArgumentTypeError("1 to 255 characters, no NUL")
+    return text
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError("must be greater than 0")
+        return value
+
+    return parse
+
+
 def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    if args.burst is not None and args.rate is None:
+        print("--burst needs --rate", file=sys.stderr)
+        return 2
     with unit_of_work(_sessions(settings)) as session:
         tenants = TenantRepository(session)
         tenant = tenants.by_name(args.tenant) or tenants.add(args.tenant)
-        key, raw = ApiKeyRepository(session).create(tenant=tenant, name=args.name or "")
-        key_id = key.id
+        key, raw = ApiKeyRepository(session).create(
+            tenant=tenant,
+            name=args.name or "",
+            scopes=args.scopes,
+            user_id=args.user_id,
+            agent_id=args.agent_id,
+            rate_per_second=args.rate,
+            rate_burst=None if args.burst is None else int(args.burst),
+        )
+        described = _describe(key)
     print(raw)
     print(
-        f"key id {key_id} for tenant '{args.tenant}' (the key is shown only once)", file=sys.stderr
+        f"key {described} for tenant '{args.tenant}' (the key is shown only once)",
+        file=sys.stderr,
     )
     return 0
+
+
+def _describe(key: ApiKey) -> str:
+    """Id, scopes, binding and rate limit of a key, on one line (never the secret)."""
+    parts = [str(key.id), "scopes=" + ",".join(key.scopes.split())]
+    if key.user_id is not None:
+        parts.append(f"user_id={key.user_id}")
+    if key.agent_id is not None:
+        parts.append(f"agent_id={key.agent_id}")
+    if key.rate_per_second is not None:
+        burst = f" burst {key.rate_burst}" if key.rate_burst is not None else ""
+        parts.append(f"rate={key.rate_per_second:g}/s{burst}")
+    return "  ".join(parts)
 
 
 def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,8 +140,11 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
     with _sessions(settings)() as session:
         names = {t.id: t.name for t in TenantRepository(session).list()}
         for key in ApiKeyRepository(session).list():
+            if args.tenant is not None and names.get(key.tenant_id) != args.tenant:
+                continue
             state = "revoked" if key.revoked_at else "active"
-            print(f"{key.id}  {names.get(key.tenant_id, '?'):<20} {key.prefix}…  {state}")
+            tenant = names.get(key.tenant_id, "?")
+            print(f"{tenant:<20} {key.prefix}…  {state:<7}  {_describe(key)}")
     return 0
 
 
@@ -184,11 +240,27 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key (and the tenant if new); prints it once")
     create.add_argument("--tenant", required=True)
     create.add_argument("--name")
+    create.add_argument(
+        "--scopes",
+        type=_scopes,
+        default=list(KEY_SCOPES),
+        help="comma-separated, of read,write,delete (default: all three)",
+    )
+    create.add_argument("--user-id", type=_scope_id, help="bind the key to this user's memories")
+    create.add_argument("--agent-id", type=_scope_id, help="bind the key to this agent's memories")
+    create.add_argument(
+        "--rate", type=_positive(float), help="requests per second (default: the server's)"
+    )
+    create.add_argument(
+        "--burst", type=_positive(int), help="requests at once (default: --rate rounded up)"
+    )
     create.set_defaults(run=_keys_create)
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=_keys_revoke)
-    keys.add_parser("list", help="list keys (never the secrets)").set_defaults(run=_keys_list)
+    listing = keys.add_parser("list", help="list keys with scopes, binding and limit (no secrets)")
+    listing.add_argument("--tenant", help="only this tenant's keys")
+    listing.set_defaults(run=_keys_list)
     worker = sub.add_parser(
         "worker", help="run the lifecycle job on its schedule, in the foreground"
     )

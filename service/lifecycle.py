@@ -79,7 +79,7 @@ def run_for_app(
     def after(run: LifecycleRun) -> None:
         state.indexes.sync()
         if not run.dry_run:
-            record_lifecycle_run(state, {"status": run.status, **(run.report or {})})
+            record_lifecycle_run(state.metrics, {"status": run.status, **(run.report or {})})
 
     return run_lifecycle(
         state.engine,

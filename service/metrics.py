@@ -1,7 +1,7 @@
 """Prometheus metrics (``GET /metrics``) and the rolling window of channel timings.
 
-Every app holds its own ``CollectorRegistry`` in its state (``state.extras["metrics"]``),
-never the process-global one, so several apps in one process (the tests) never clash.
+Every app holds its own ``CollectorRegistry`` in its state (``AppState.metrics``, built in
+``build_state``), never the process-global one, so several apps in one process (the tests) never clash.
 The exposition carries no secrets and no tenant data: only route templates, channel and
 tier names, and counts.
 """
@@ -22,7 +22,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.state import AppState
 from storage.repositories.admin import AdminRepository
 
 WINDOW = 1000
@@ -135,20 +134,10 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def metrics_of(state: AppState) -> Metrics:
-    """This app's metrics, created on first use."""
-    found = state.extras.get("metrics")
-    if not isinstance(found, Metrics):
-        found = state.extras.setdefault("metrics", Metrics(state.sessions))
-    assert isinstance(found, Metrics)
-    return found
-
-
 def record_search(
-    state: AppState, *, timings_ms: Mapping[str, float], missing: Iterable[str]
+    metrics: Metrics, *, timings_ms: Mapping[str, float], missing: Iterable[str]
 ) -> None:
     """Called once per search with the engine's per-channel timings (ms)."""
-    metrics = metrics_of(state)
     gone = list(missing)
     channel_times = {k: v for k, v in timings_ms.items() if k not in {"embed", "fusion_total"}}
     metrics.window.record(channel_times, gone)
@@ -158,10 +147,9 @@ def record_search(
         metrics.channel_failures.labels(channel=name).inc()
 
 
-def record_lifecycle_run(target: AppState | Metrics, report: Mapping[str, Any]) -> None:
+def record_lifecycle_run(metrics: Metrics, report: Mapping[str, Any]) -> None:
     """Count one finished lifecycle run: ``report["status"]`` and ``report["moves"]``
-    (``{"hot->warm": n, ...}``). ``target`` is the app state or its ``Metrics``."""
-    metrics = target if isinstance(target, Metrics) else metrics_of(target)
+    (``{"hot->warm": n, ...}``)."""
     metrics.lifecycle_runs.labels(status=str(report.get("status", "completed"))).inc()
     for move, n in (report.get("moves") or {}).items():
         source, _, dest = str(move).partition("->")
@@ -192,10 +180,11 @@ class _TimingMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            state = getattr(scope["app"].state, "mnemonix", None)
-            if isinstance(state, AppState):
+            # before start-up finishes there is no state (and nothing to record it in)
+            metrics = getattr(getattr(scope["app"].state, "mnemonix", None), "metrics", None)
+            if isinstance(metrics, Metrics):
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
-                metrics_of(state).http.labels(
+                metrics.http.labels(
                     method=scope["method"], route=route, status=str(status)
                 ).observe(time.perf_counter() - started)
 
@@ -206,5 +195,5 @@ def install_metrics(app: FastAPI) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        state: AppState = request.app.state.mnemonix
-        return Response(metrics_of(state).exposition(), media_type=CONTENT_TYPE_LATEST)
+        metrics: Metrics = request.app.state.mnemonix.metrics
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

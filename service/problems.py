@@ -71,6 +71,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, title in sorted({s: t for s, t in PROBLEMS.values()}.items())
     if status in DOCUMENTED_STATUSES
 }
+PROBLEM_RESPONSES[429]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds until the key's rate limit lets a request in again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 """``responses=`` for every API router: the problems any route may answer, documented."""
 
 
@@ -200,7 +206,11 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(request, exc.code, exc.detail, **exc.extra)
+        response = problem_response(request, exc.code, exc.detail, **exc.extra)
+        retry_after = exc.extra.get("retry_after")
+        if isinstance(retry_after, int):  # a rate limit: seconds until a request is let in
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

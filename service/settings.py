@@ -1,7 +1,8 @@
 """One settings root: ``MNEMONIX_*`` environment variables, ``__`` for nesting.
 
 e.g. ``MNEMONIX_DATABASE_URL``, ``MNEMONIX_ADMIN_KEY``, ``MNEMONIX_EMBEDDING_MODEL``,
-``MNEMONIX_SEARCH__RRF_K=60``, ``MNEMONIX_LIFECYCLE__INTERVAL_SECONDS=3600``.
+``MNEMONIX_SEARCH__RRF_K=60``, ``MNEMONIX_LIFECYCLE__INTERVAL_SECONDS=3600``,
+``MNEMONIX_RATE_LIMIT__PER_SECOND=20``.
 Sections are plain models handed down explicitly; nothing below ``service`` reads the
 environment.
 """
@@ -38,6 +39,19 @@ class LimitSettings(BaseModel):
     """Request size limit; the per-field limits are documented in ``service.schemas``."""
 
     max_body_bytes: int = 16 * 1024 * 1024
+
+
+class RateLimitSettings(BaseModel):
+    """The default per-key rate limit (a token bucket), for keys created without their own.
+
+    Off unless ``per_second`` is set. Buckets live in each process: with N replicas behind a
+    balancer a key gets up to N times the rate (a shared store would be needed to hold it).
+    """
+
+    per_second: float | None = Field(None, gt=0)
+    """Requests per second a key may sustain (the bucket's refill rate)."""
+    burst: int | None = Field(None, ge=1)
+    """Requests a key may send at once (the bucket's size); default: ``per_second`` rounded up."""
 
 
 class LifecycleSettings(BaseModel):
@@ -79,4 +93,5 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=lambda: SearchSettings())
     limits: LimitSettings = Field(default_factory=lambda: LimitSettings())
     lifecycle: LifecycleSettings = Field(default_factory=lambda: LifecycleSettings())
+    rate_limit: RateLimitSettings = Field(default_factory=lambda: RateLimitSettings())
     erasure: ErasureSettings = Field(default_factory=lambda: ErasureSettings())

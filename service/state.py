@@ -1,8 +1,9 @@
-"""Typed application state, built once at start-up (never module globals)."""
+"""Typed application state, built once at start-up by ``service.app.build_state`` (never
+module globals, never filled lazily)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,9 @@ from channels.embedder import Embedder
 from service.access import AccessTracker
 from service.erasure import ErasureFlusher
 from service.indexing import IndexRegistry
+from service.metrics import Metrics
+from service.principals import PrincipalCache
+from service.ratelimit import RateLimiter
 from service.settings import Settings
 
 
@@ -22,5 +26,11 @@ class AppState:
     embedder: Embedder
     indexes: IndexRegistry
     access: AccessTracker
+    metrics: Metrics
+    """This app's Prometheus registry and the rolling window of channel timings."""
+    principals: PrincipalCache
+    """Recently verified tenant keys."""
+    limiter: RateLimiter
+    """Per-key token buckets (in this process)."""
     erasure: ErasureFlusher
-    extras: dict[str, object] = field(default_factory=dict)
+    """Marks erasing commits; flushes them out of the database files (SQLite: on a timer)."""

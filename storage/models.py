@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.records import ALL_SCOPES
 from storage.types import BigIntPK, JSONType, UTCDateTime, utcnow
 
 NAMING = {
@@ -58,6 +59,15 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    scopes: Mapped[str] = mapped_column(String(64), default=ALL_SCOPES, server_default=ALL_SCOPES)
+    """Space-separated, of ``read write delete`` (``storage.records.KEY_SCOPES``)."""
+    user_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Bound to this user: the key reaches only this user's memories."""
+    agent_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Bound to this agent: the key reaches only this agent's memories."""
+    rate_per_second: Mapped[float | None] = mapped_column(Float, default=None)
+    """Token-bucket refill rate; NULL: the server's default (``MNEMONIX_RATE_LIMIT__*``)."""
+    rate_burst: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Memory(Base):

@@ -32,3 +32,10 @@ class PageCursor:
 
 def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
+
+
+KEY_SCOPES = ("read", "write", "delete")
+"""What a tenant key may do: ``read`` (get, list, history, links, search), ``write`` (create,
+batch, patch) and ``delete``."""
+ALL_SCOPES = " ".join(KEY_SCOPES)
+"""How ``api_key.scopes`` stores them: space-separated, as OAuth does."""

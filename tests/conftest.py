@@ -4,15 +4,13 @@ module), migrated with Alembic, and the app over an in-process client."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from storage import migrate
+from storage.scratch import scratch_database
 
 POSTGRES_ENV = "MNEMONIX_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
@@ -27,33 +25,12 @@ def _postgres_base() -> str | None:
 
 def create_database(backend: str, tmp: Path) -> Iterator[str]:
     """A fresh, migrated database URL; dropped afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'mnemonix.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    base = _postgres_base()
-    if not base:
+    base = None if backend == "sqlite" else _postgres_base()
+    if backend != "sqlite" and not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"mnx_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(backend, tmp, base or "", prefix="mnx_test") as url:
         migrate.upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

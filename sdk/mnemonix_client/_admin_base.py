@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -23,6 +23,27 @@ END_PREFIX = b'{"type":'
 
 def tenant_path(name: str) -> str:
     return f"/v1/admin/tenants/{quote(name, safe='')}"
+
+
+def key_body(
+    name: str,
+    scopes: Sequence[str] | None,
+    user_id: str | None,
+    agent_id: str | None,
+    rate_limit: float | None,
+    burst: int | None,
+) -> dict[str, Any]:
+    """The body of ``POST .../keys``: only what was given (the server fills the defaults)."""
+    body: dict[str, Any] = {"name": name}
+    if scopes is not None:
+        body["scopes"] = list(scopes)
+    if user_id is not None:
+        body["user_id"] = user_id
+    if agent_id is not None:
+        body["agent_id"] = agent_id
+    if rate_limit is not None:
+        body["rate_limit"] = {"per_second": rate_limit, "burst": burst}
+    return body
 
 
 def import_params(create_tenant: bool, on_conflict: OnConflict) -> dict[str, Any]:

@@ -15,6 +15,9 @@ import httpx
 from mnemonix_client.exceptions import APIError, MnemonixError, error_for
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8420"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF = 0.25
 RETRY_STATUSES = frozenset({429, 503})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
@@ -35,9 +38,9 @@ class BaseClient:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        backoff: float = 0.25,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
     ) -> None:
         key = api_key or os.environ.get("MNEMONIX_API_KEY")
         if not key:
@@ -90,7 +93,7 @@ class BaseClient:
             after = response.headers.get("retry-after", "")
             if after.isdigit():
                 return min(float(after), 30.0)
-        return self.backoff * (2**attempt) * (0.5 + random.random() / 2)
+        return self.backoff * (2.0**attempt) * (0.5 + random.random() / 2)
 
     @staticmethod
     def _parse(response: httpx.Response) -> Any:

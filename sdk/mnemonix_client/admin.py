@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from mnemonix_client._admin_base import (
     ImportSource,
     OnConflict,
     import_params,
+    key_body,
     ndjson_body,
     tenant_path,
 )
@@ -58,10 +59,25 @@ class Admin:
         data = self._client.request("GET", f"{tenant_path(tenant)}/keys")
         return [ApiKey.model_validate(k) for k in data["items"]]
 
-    def create_key(self, tenant: str, *, name: str = "") -> CreatedApiKey:
-        """A new key; ``.key`` is the secret, returned this once only."""
+    def create_key(
+        self,
+        tenant: str,
+        *,
+        name: str = "",
+        scopes: Sequence[str] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        rate_limit: float | None = None,
+        burst: int | None = None,
+    ) -> CreatedApiKey:
+        """A new key; ``.key`` is the secret, returned this once only.
+
+        ``scopes`` (of ``"read"``, ``"write"``, ``"delete"``; default all three) narrow what
+        it may do; ``user_id`` / ``agent_id`` bind it to that scope of memories;
+        ``rate_limit`` (requests per second) and ``burst`` give it its own token bucket."""
+        body = key_body(name, scopes, user_id, agent_id, rate_limit, burst)
         return CreatedApiKey.model_validate(
-            self._client.request("POST", f"{tenant_path(tenant)}/keys", json={"name": name})
+            self._client.request("POST", f"{tenant_path(tenant)}/keys", json=body)
         )
 
     def revoke_key(self, key_id: uuid.UUID | str) -> None:
@@ -160,9 +176,20 @@ class AsyncAdmin:
         data = await self._client.request("GET", f"{tenant_path(tenant)}/keys")
         return [ApiKey.model_validate(k) for k in data["items"]]
 
-    async def create_key(self, tenant: str, *, name: str = "") -> CreatedApiKey:
+    async def create_key(
+        self,
+        tenant: str,
+        *,
+        name: str = "",
+        scopes: Sequence[str] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        rate_limit: float | None = None,
+        burst: int | None = None,
+    ) -> CreatedApiKey:
+        body = key_body(name, scopes, user_id, agent_id, rate_limit, burst)
         return CreatedApiKey.model_validate(
-            await self._client.request("POST", f"{tenant_path(tenant)}/keys", json={"name": name})
+            await self._client.request("POST", f"{tenant_path(tenant)}/keys", json=body)
         )
 
     async def revoke_key(self, key_id: uuid.UUID | str) -> None:

@@ -20,12 +20,28 @@ class Tenant(_Model):
     memories: int = 0
 
 
+class KeyRateLimit(_Model):
+    """A key's token bucket: ``per_second`` sustained, ``burst`` at once (``None``: the
+    rate rounded up)."""
+
+    per_second: float
+    burst: int | None = None
+
+
 class ApiKey(_Model):
     id: uuid.UUID
     name: str
     prefix: str
     created_at: datetime
     revoked_at: datetime | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["read", "write", "delete"])
+    """Of ``read``, ``write``, ``delete``."""
+    user_id: str | None = None
+    """The user the key is bound to (it reaches only that user's memories)."""
+    agent_id: str | None = None
+    """The agent the key is bound to."""
+    rate_limit: KeyRateLimit | None = None
+    """The key's own rate limit; ``None``: the server's default."""
 
 
 class CreatedApiKey(ApiKey):

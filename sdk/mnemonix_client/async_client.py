@@ -5,23 +5,46 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from mnemonix_client._base import BaseClient
+from mnemonix_client._base import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+)
 from mnemonix_client.admin import AsyncAdmin
 from mnemonix_client.exceptions import TransportError
 from mnemonix_client.models import Memory, MemoryEvent, MemoryLink, MemoryPage, SearchResult
 
 
 class AsyncMnemonix(BaseClient):
-    """``async with AsyncMnemonix(api_key=...) as mx: await mx.search("...")``."""
+    """``async with AsyncMnemonix(api_key=...) as mx: await mx.search("...")``.
+
+    The parameters are ``Mnemonix``'s; ``transport=`` takes an ``httpx.AsyncBaseTransport``
+    (e.g. ``httpx.ASGITransport(app=...)``).
+    """
 
     def __init__(
-        self, *, transport: httpx.AsyncBaseTransport | None = None, **options: Any
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+        )
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=self._headers, timeout=self.timeout, transport=transport
         )
@@ -93,10 +116,29 @@ class AsyncMemories:
     def __init__(self, client: AsyncMnemonix) -> None:
         self._client = client
 
-    async def add(self, content: str, **fields: Any) -> Memory:
-        return Memory.model_validate(
-            await self._client.request("POST", "/v1/memories", json={"content": content, **fields})
-        )
+    async def add(
+        self,
+        content: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        occurred_at: datetime | None = None,
+        importance: float | None = None,
+        pinned: bool | None = None,
+    ) -> Memory:
+        body = {
+            "content": content,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "session_id": session_id,
+            "metadata": dict(metadata) if metadata else None,
+            "occurred_at": occurred_at,
+            "importance": importance,
+            "pinned": pinned,
+        }
+        return Memory.model_validate(await self._client.request("POST", "/v1/memories", json=body))
 
     async def add_many(self, memories: Sequence[Mapping[str, Any]]) -> list[Memory]:
         data = await self._client.request(

@@ -10,7 +10,12 @@ from typing import Any
 
 import httpx
 
-from mnemonix_client._base import BaseClient
+from mnemonix_client._base import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+)
 from mnemonix_client.admin import Admin
 from mnemonix_client.exceptions import TransportError
 from mnemonix_client.models import Memory, MemoryEvent, MemoryLink, MemoryPage, SearchResult
@@ -23,11 +28,35 @@ class Mnemonix(BaseClient):
     ...     mx.memories.add("I am allergic to peanuts", user_id="ann")
     ...     mx.search("what should I not eat?", user_id="ann").results[0].memory.content
 
-    ``transport=`` takes any ``httpx.BaseTransport`` (tests pass the app's in-process one).
+    Args:
+        api_key: the tenant's key (or the admin key for ``admin``); defaults to
+            ``$MNEMONIX_API_KEY``. No key at all raises ``MnemonixError``.
+        base_url: the server; defaults to ``$MNEMONIX_BASE_URL`` or ``http://127.0.0.1:8420``.
+        timeout: seconds per HTTP request.
+        max_retries: retries of idempotent calls (and ``search``) on 429, 503 and
+            connection errors; creating and updating memories is never retried.
+        backoff: the first retry's delay in seconds, doubled each time (with jitter),
+            unless the server sends ``Retry-After``.
+        transport: any ``httpx.BaseTransport`` (tests pass the app's in-process one).
     """
 
-    def __init__(self, *, transport: httpx.BaseTransport | None = None, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+        )
         self._http = httpx.Client(
             base_url=self.base_url, headers=self._headers, timeout=self.timeout, transport=transport
         )

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from service.auth import Admin, State
+from service.auth import State
 from service.problems import MEDIA_TYPE
 from storage.errors import Unavailable
 
@@ -32,7 +32,7 @@ BUSY: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/erasure/flush", response_model=ErasureFlushRead, responses=BUSY)
-async def flush_erasure(_: Admin, state: State) -> ErasureFlushRead:
+async def flush_erasure(state: State) -> ErasureFlushRead:
     """After a 200, no memory deleted before the call has its text in a database file
     (docs/reliability.md states what lies outside: PostgreSQL's WAL, backups, replicas).
     On PostgreSQL this rewrites the tables that hold text: reads and writes of each wait

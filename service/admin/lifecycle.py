@@ -13,7 +13,7 @@ from lifecycle.policy import policy_from_mapping, policy_to_mapping
 from service.admin.schemas import LifecycleRunSummary
 from service.admin.stats import run_summary
 from service.admin.tenants import tenant_by_name
-from service.auth import Admin, State
+from service.auth import State
 from service.lifecycle import run_for_app
 from service.schemas import Strict
 from storage.db import unit_of_work
@@ -61,7 +61,7 @@ class LifecycleRunList(BaseModel):
 @router.post(
     "/lifecycle/runs", status_code=status.HTTP_201_CREATED, response_model=LifecycleRunRead
 )
-def start_run(body: LifecycleRunCreate, _: Admin, state: State) -> LifecycleRunRead:
+def start_run(body: LifecycleRunCreate, state: State) -> LifecycleRunRead:
     """Run the lifecycle now and return the recorded run (409 while another runner works)."""
     if body.tenant is not None:
         tenant_by_name(state, body.tenant)
@@ -73,7 +73,6 @@ def start_run(body: LifecycleRunCreate, _: Admin, state: State) -> LifecycleRunR
 
 @router.get("/lifecycle/runs", response_model=LifecycleRunList)
 def list_runs(
-    _: Admin,
     state: State,
     limit: int = Query(50, ge=1, le=500),
     tenant: str | None = Query(None, max_length=100),
@@ -85,7 +84,7 @@ def list_runs(
 
 
 @router.get("/lifecycle/runs/{run_id}", response_model=LifecycleRunRead)
-def get_run(run_id: uuid.UUID, _: Admin, state: State) -> LifecycleRunRead:
+def get_run(run_id: uuid.UUID, state: State) -> LifecycleRunRead:
     with state.sessions() as session:
         run = LifecycleRunRepository(session).get(run_id)
     if run is None:
@@ -94,14 +93,14 @@ def get_run(run_id: uuid.UUID, _: Admin, state: State) -> LifecycleRunRead:
 
 
 @router.get("/tenants/{name}/lifecycle-policy")
-def get_policy(name: str, _: Admin, state: State) -> dict[str, Any]:
+def get_policy(name: str, state: State) -> dict[str, Any]:
     """The tenant's effective lifecycle policy (its stored settings over the defaults)."""
     tenant = tenant_by_name(state, name)
     return policy_to_mapping(policy_from_mapping(tenant.policy))
 
 
 @router.put("/tenants/{name}/lifecycle-policy")
-def put_policy(name: str, body: dict[str, Any], _: Admin, state: State) -> dict[str, Any]:
+def put_policy(name: str, body: dict[str, Any], state: State) -> dict[str, Any]:
     """Replace the tenant's policy; omitted keys keep their defaults (docs/lifecycle.md)."""
     try:
         policy = policy_from_mapping(body)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from service.schemas import Strict
+from service.validation import NO_NUL, ScopeId
 
 TenantName = Annotated[
     str,
@@ -36,8 +37,44 @@ class TenantList(BaseModel):
     items: list[TenantRead]
 
 
+Scope = Literal["read", "write", "delete"]
+ALL: tuple[Scope, ...] = ("read", "write", "delete")
+
+
+class RateLimit(Strict):
+    """A token bucket: ``per_second`` sustained, ``burst`` at once."""
+
+    per_second: float = Field(gt=0, le=1_000_000, description="Requests per second, sustained.")
+    burst: int | None = Field(
+        None, ge=1, le=1_000_000, description="Requests at once; default: per_second rounded up."
+    )
+
+
 class ApiKeyCreate(Strict):
-    name: str = Field("", max_length=100)
+    name: str = Field("", max_length=100, pattern=NO_NUL)
+    scopes: list[Scope] = Field(
+        default_factory=lambda: list(ALL),
+        min_length=1,
+        max_length=3,
+        description="What the key may do: read (get, list, history, links, search), "
+        "write (create, batch, patch), delete. Default: all three.",
+    )
+    user_id: ScopeId | None = Field(
+        None, description="Bind the key to this user: it reaches only this user's memories."
+    )
+    agent_id: ScopeId | None = Field(
+        None, description="Bind the key to this agent: it reaches only this agent's memories."
+    )
+    rate_limit: RateLimit | None = Field(
+        None, description="This key's rate limit; default: the server's (MNEMONIX_RATE_LIMIT__*)."
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("scopes must not repeat")
+        return value
 
 
 class ApiKeyRead(BaseModel):
@@ -46,6 +83,12 @@ class ApiKeyRead(BaseModel):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    scopes: list[Scope]
+    user_id: str | None
+    agent_id: str | None
+    rate_limit: RateLimit | None = Field(
+        description="The key's own limit; null: the server's default applies."
+    )
 
 
 class ApiKeyCreated(ApiKeyRead):

@@ -17,8 +17,7 @@ from service.admin.schemas import (
     TierStats,
     Totals,
 )
-from service.auth import Admin, State
-from service.metrics import metrics_of
+from service.auth import State
 from service.state import AppState
 from storage.models import LifecycleRun
 from storage.repositories import LifecycleRunRepository
@@ -75,7 +74,7 @@ def collect_stats(state: AppState) -> StatsRead:
             found_index = indexes.setdefault(name, IndexStats(bytes=0, entries=0))
             found_index.bytes += channel_stats.index_bytes
             found_index.entries += channel_stats.documents
-    health = metrics_of(state).window.summary(CHANNEL_NAMES)
+    health = state.metrics.window.summary(CHANNEL_NAMES)
     return StatsRead(
         tenants=[
             TenantStats(name=t.name, id=t.id, memories=n, tiers=per_tenant[t.id])
@@ -90,7 +89,7 @@ def collect_stats(state: AppState) -> StatsRead:
 
 
 @router.get("/stats", response_model=StatsRead)
-def stats(_: Admin, state: State) -> StatsRead:
+def stats(state: State) -> StatsRead:
     """Memories per tenant and tier, stored bytes per tier and per index, channel health and
     latency over the last 1000 searches, and the last 10 lifecycle runs."""
     return collect_stats(state)

@@ -12,17 +12,19 @@ from service.admin.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyRead,
+    RateLimit,
     ReindexRead,
     ReindexRequest,
     TenantCreate,
     TenantList,
     TenantRead,
 )
-from service.auth import Admin, PrincipalCache, State
+from service.auth import State
 from service.state import AppState
 from storage.db import unit_of_work
 from storage.errors import Conflict, NotFound
 from storage.models import ApiKey, Tenant
+from storage.records import KEY_SCOPES
 from storage.repositories import ApiKeyRepository, TenantRepository
 from storage.repositories.admin import AdminRepository
 from storage.types import utcnow
@@ -39,17 +41,26 @@ def tenant_by_name(state: AppState, name: str) -> Tenant:
 
 
 def _key_read(key: ApiKey) -> ApiKeyRead:
+    rate = (
+        RateLimit(per_second=key.rate_per_second, burst=key.rate_burst)
+        if key.rate_per_second is not None
+        else None
+    )
     return ApiKeyRead(
         id=key.id,
         name=key.name,
         prefix=key.prefix,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
+        scopes=[s for s in KEY_SCOPES if s in key.scopes.split()],
+        user_id=key.user_id,
+        agent_id=key.agent_id,
+        rate_limit=rate,
     )
 
 
 @router.get("/tenants", response_model=TenantList)
-def list_tenants(_: Admin, state: State) -> TenantList:
+def list_tenants(state: State) -> TenantList:
     with state.sessions() as session:
         rows = AdminRepository(session).tenants_with_counts()
     return TenantList(
@@ -60,7 +71,7 @@ def list_tenants(_: Admin, state: State) -> TenantList:
 
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, response_model=TenantRead)
-def create_tenant(body: TenantCreate, _: Admin, state: State) -> TenantRead:
+def create_tenant(body: TenantCreate, state: State) -> TenantRead:
     with unit_of_work(state.sessions) as session:
         tenants = TenantRepository(session)
         if tenants.by_name(body.name) is not None:
@@ -70,7 +81,7 @@ def create_tenant(body: TenantCreate, _: Admin, state: State) -> TenantRead:
 
 
 @router.get("/tenants/{name}/keys", response_model=ApiKeyList)
-def list_keys(name: str, _: Admin, state: State) -> ApiKeyList:
+def list_keys(name: str, state: State) -> ApiKeyList:
     """The tenant's keys, revoked ones included; never a secret."""
     tenant = tenant_by_name(state, name)
     with state.sessions() as session:
@@ -81,20 +92,31 @@ def list_keys(name: str, _: Admin, state: State) -> ApiKeyList:
 @router.post(
     "/tenants/{name}/keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated
 )
-def create_key(
-    name: str, _: Admin, state: State, body: ApiKeyCreate | None = None
-) -> ApiKeyCreated:
-    """A new key for the tenant. The secret is in this response only; the server keeps its hash."""
+def create_key(name: str, state: State, body: ApiKeyCreate | None = None) -> ApiKeyCreated:
+    """A new key for the tenant. The secret is in this response only; the server keeps its hash.
+
+    ``scopes`` narrow what it may do (default: read, write and delete), ``user_id`` /
+    ``agent_id`` bind it to one scope of memories, ``rate_limit`` sets its own token bucket
+    (default: the server's ``MNEMONIX_RATE_LIMIT__*``, off unless set)."""
+    body = body or ApiKeyCreate()
     with unit_of_work(state.sessions) as session:
         tenant = TenantRepository(session).by_name(name)
         if tenant is None:
             raise NotFound(f"No tenant named {name!r}.")
-        key, raw = ApiKeyRepository(session).create(tenant=tenant, name=body.name if body else "")
+        key, raw = ApiKeyRepository(session).create(
+            tenant=tenant,
+            name=body.name,
+            scopes=body.scopes,
+            user_id=body.user_id,
+            agent_id=body.agent_id,
+            rate_per_second=body.rate_limit.per_second if body.rate_limit else None,
+            rate_burst=body.rate_limit.burst if body.rate_limit else None,
+        )
     return ApiKeyCreated(**_key_read(key).model_dump(), key=raw)
 
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(key_id: uuid.UUID, _: Admin, state: State) -> Response:
+def revoke_key(key_id: uuid.UUID, state: State) -> Response:
     """Revoke a key (idempotent). It stops working at once in this process, and within the
     auth cache's TTL (5 s) in other API processes."""
     with unit_of_work(state.sessions) as session:
@@ -104,15 +126,13 @@ def revoke_key(key_id: uuid.UUID, _: Admin, state: State) -> Response:
             raise NotFound(f"No API key {key_id}.")
         if key.revoked_at is None:
             keys.revoke(key, utcnow())
-    # the cache is keyed by hash and holds no revocation state: start it afresh
-    old = state.extras.get("principals")
-    if isinstance(old, PrincipalCache):
-        state.extras["principals"] = PrincipalCache(ttl=old.ttl, size=old.size)
+    state.principals.invalidate(key_id)
+    state.limiter.forget(key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/reindex", response_model=ReindexRead)
-def reindex(_: Admin, state: State, body: ReindexRequest | None = None) -> ReindexRead:
+def reindex(state: State, body: ReindexRequest | None = None) -> ReindexRead:
     """Rebuild tenants' in-memory indexes from SQL (the source of truth)."""
     started = time.perf_counter()
     if body is not None and body.tenant is not None:

@@ -14,7 +14,7 @@ from service.admin.schemas import ImportRead
 from service.admin.tenants import tenant_by_name
 from service.admin.transfer_format import parse_lines
 from service.admin.transfer_service import OnConflict, export_lines, import_memories
-from service.auth import Admin, State
+from service.auth import State
 from storage.errors import DomainError
 
 NDJSON = "application/x-ndjson"
@@ -48,7 +48,7 @@ class UnsupportedMediaType(DomainError):
         }
     },
 )
-def export_tenant(name: str, _: Admin, state: State) -> StreamingResponse:
+def export_tenant(name: str, state: State) -> StreamingResponse:
     """Stream every memory of the tenant, in id order, one JSON object per line, then the
     end line ``{"type":"end","count":N}``: a stream without it was cut short (the format is
     in docs/admin.md). Feed it to ``POST .../import`` to restore it."""
@@ -87,7 +87,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def import_tenant(
     name: str,
     request: Request,
-    _: Admin,
     state: State,
     create_tenant: Annotated[
         bool, Query(description="Create the tenant if it is missing.")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import ValidationError
 
-from service.auth import State, Tenant
+from service.auth import Deleter, Reader, State, Writer
 from service.memories import service
 from service.schemas import (
     MemoryBatchCreate,
@@ -31,22 +31,26 @@ router = APIRouter(prefix="/v1/memories", tags=["memories"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MemoryRead)
-def create_memory(body: MemoryCreate, principal: Tenant, state: State) -> MemoryRead:
+def create_memory(body: MemoryCreate, principal: Writer, state: State) -> MemoryRead:
     """Store one memory. It is durable (committed) when the response arrives."""
-    (row,) = service.add_memories(state, tenant_id=principal.tenant_id, items=[body])
+    (row,) = service.add_memories(
+        state, tenant_id=principal.tenant_id, binding=principal.binding, items=[body]
+    )
     return MemoryRead.of(row)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=MemoryBatchRead)
-def create_memories(body: MemoryBatchCreate, principal: Tenant, state: State) -> MemoryBatchRead:
+def create_memories(body: MemoryBatchCreate, principal: Writer, state: State) -> MemoryBatchRead:
     """Store up to 500 memories atomically: all or none. Ids come back in request order."""
-    rows = service.add_memories(state, tenant_id=principal.tenant_id, items=body.memories)
+    rows = service.add_memories(
+        state, tenant_id=principal.tenant_id, binding=principal.binding, items=body.memories
+    )
     return MemoryBatchRead(ids=[r.id for r in rows], memories=[MemoryRead.of(r) for r in rows])
 
 
 @router.get("", response_model=MemoryPage)
 def list_memories(
-    principal: Tenant,
+    principal: Reader,
     state: State,
     user_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
     agent_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
@@ -67,6 +71,7 @@ def list_memories(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> MemoryPage:
+    user_id, agent_id = principal.binding.narrow(user_id, agent_id)
     flt = MemoryFilter(
         user_id=user_id,
         agent_id=agent_id,
@@ -82,42 +87,56 @@ def list_memories(
 
 
 @router.get("/{memory_id}", response_model=MemoryRead)
-def get_memory(memory_id: uuid.UUID, principal: Tenant, state: State) -> MemoryRead:
+def get_memory(memory_id: uuid.UUID, principal: Reader, state: State) -> MemoryRead:
     return MemoryRead.of(
-        service.get_memory(state, tenant_id=principal.tenant_id, memory_id=memory_id)
+        service.get_memory(
+            state, tenant_id=principal.tenant_id, binding=principal.binding, memory_id=memory_id
+        )
     )
 
 
 @router.patch("/{memory_id}", response_model=MemoryRead)
 def update_memory(
-    memory_id: uuid.UUID, body: MemoryUpdate, principal: Tenant, state: State
+    memory_id: uuid.UUID, body: MemoryUpdate, principal: Writer, state: State
 ) -> MemoryRead:
     """Change fields; a content change re-embeds. Send ``version`` to guard against lost updates."""
     row = service.update_memory(
-        state, tenant_id=principal.tenant_id, memory_id=memory_id, patch=body
+        state,
+        tenant_id=principal.tenant_id,
+        binding=principal.binding,
+        memory_id=memory_id,
+        patch=body,
     )
     return MemoryRead.of(row)
 
 
 @router.delete("/{memory_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_memory(memory_id: uuid.UUID, principal: Tenant, state: State) -> Response:
+def delete_memory(memory_id: uuid.UUID, principal: Deleter, state: State) -> Response:
     """Delete for good: content and embedding leave SQL and every index; history keeps a tombstone."""
-    service.delete_memory(state, tenant_id=principal.tenant_id, memory_id=memory_id)
+    service.delete_memory(
+        state, tenant_id=principal.tenant_id, binding=principal.binding, memory_id=memory_id
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{memory_id}/history", response_model=MemoryHistory)
-def memory_history(memory_id: uuid.UUID, principal: Tenant, state: State) -> MemoryHistory:
-    events = service.history(state, tenant_id=principal.tenant_id, memory_id=memory_id)
+def memory_history(memory_id: uuid.UUID, principal: Reader, state: State) -> MemoryHistory:
+    """Created / updated / lifecycle / deleted events. A key bound to a user or agent sees
+    the history of that scope's stored memories only (a tombstone has no scope to check)."""
+    events = service.history(
+        state, tenant_id=principal.tenant_id, binding=principal.binding, memory_id=memory_id
+    )
     return MemoryHistory(
         memory_id=memory_id, events=[MemoryEventRead.model_validate(e) for e in events]
     )
 
 
 @router.get("/{memory_id}/links", response_model=MemoryLinks)
-def memory_links(memory_id: uuid.UUID, principal: Tenant, state: State) -> MemoryLinks:
+def memory_links(memory_id: uuid.UUID, principal: Reader, state: State) -> MemoryLinks:
     """What the lifecycle linked to this memory: consolidations and contradictions, newest first."""
-    rows = service.links(state, tenant_id=principal.tenant_id, memory_id=memory_id)
+    rows = service.links(
+        state, tenant_id=principal.tenant_id, binding=principal.binding, memory_id=memory_id
+    )
     return MemoryLinks(memory_id=memory_id, links=[MemoryLinkRead.model_validate(r) for r in rows])
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import dissolve
+from service.principals import Binding
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
 from storage.db import unit_of_work
@@ -38,10 +39,20 @@ def _set_embedding(state: AppState, row: Memory, payload: bytes, scale: float) -
     row.embedding_dim = state.embedder.dimension
 
 
+def _visible(row: Memory | None, binding: Binding) -> Memory | None:
+    """The row if the key can reach it: outside its binding is the same as absent."""
+    return row if row is not None and binding.admits(row.user_id, row.agent_id) else None
+
+
 def add_memories(
-    state: AppState, *, tenant_id: uuid.UUID, items: Sequence[MemoryCreate]
+    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, items: Sequence[MemoryCreate]
 ) -> list[Memory]:
-    """Embed, then store all items atomically; nothing is stored if anything fails."""
+    """Embed, then store all items atomically; nothing is stored if anything fails.
+
+    A bound key's scope fills the items' ``user_id`` / ``agent_id``; an item naming
+    another scope refuses the whole batch (``Forbidden``) before anything is embedded."""
+    if binding.bound:
+        items = [_bind(item, binding) for item in items]
     codes = _embed(state, [item.content for item in items])
     now = utcnow()
     model, dimension = state.embedder.model_name, state.embedder.dimension
@@ -85,16 +96,30 @@ def add_memories(
     return rows
 
 
-def get_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> Memory:
+def _bind(item: MemoryCreate, binding: Binding) -> MemoryCreate:
+    user_id, agent_id = binding.narrow(item.user_id, item.agent_id)
+    return item.model_copy(update={"user_id": user_id, "agent_id": agent_id})
+
+
+def get_memory(
+    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
+) -> Memory:
     with state.sessions() as session:
-        row = MemoryRepository(session).get(tenant_id=tenant_id, memory_id=memory_id)
+        row = _visible(
+            MemoryRepository(session).get(tenant_id=tenant_id, memory_id=memory_id), binding
+        )
     if row is None:
         raise NotFound(f"No memory {memory_id}.")
     return row
 
 
 def update_memory(
-    state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID, patch: MemoryUpdate
+    state: AppState,
+    *,
+    tenant_id: uuid.UUID,
+    binding: Binding,
+    memory_id: uuid.UUID,
+    patch: MemoryUpdate,
 ) -> Memory:
     fields = patch.model_dump(exclude_unset=True, exclude={"version"})
     restored: list[Memory] = []
@@ -105,7 +130,7 @@ def update_memory(
     try:
         with unit_of_work(state.sessions) as session:
             repo = MemoryRepository(session)
-            row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
+            row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
             if row is None:
                 raise NotFound(f"No memory {memory_id}.")
             if patch.version is not None and patch.version != row.version:
@@ -143,11 +168,13 @@ def update_memory(
     return row
 
 
-def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> None:
+def delete_memory(
+    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
+) -> None:
     """Remove the row (content and embedding), scrub content from its history, leave a tombstone."""
     with unit_of_work(state.sessions) as session:
         repo = MemoryRepository(session)
-        row = repo.get(tenant_id=tenant_id, memory_id=memory_id)
+        row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
         if row is None:
             raise NotFound(f"No memory {memory_id}.")
         undone = dissolve(session, row, keep_row=False)  # sources of a consolidation come back
@@ -158,9 +185,19 @@ def delete_memory(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID
     state.indexes.apply(tenant_id, upserted=undone.restored, deleted=[*undone.removed, memory_id])
 
 
-def history(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:
+def history(
+    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
+) -> list[MemoryEvent]:
+    """The memory's events. A bound key needs the memory itself within its binding: history
+    rows carry no scope, so a deleted memory's tombstone is out of its reach."""
     with state.sessions() as session:
-        events = MemoryRepository(session).history(tenant_id=tenant_id, memory_id=memory_id)
+        repo = MemoryRepository(session)
+        if (
+            binding.bound
+            and _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding) is None
+        ):
+            raise NotFound(f"No memory {memory_id}.")
+        events = repo.history(tenant_id=tenant_id, memory_id=memory_id)
     if not events:
         raise NotFound(f"No memory {memory_id}.")
     return events
@@ -201,9 +238,26 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def links(state: AppState, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryLink]:
-    """Consolidation and contradiction links from or to a memory, newest first."""
+def links(
+    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
+) -> list[MemoryLink]:
+    """Consolidation and contradiction links from or to a memory, newest first; for a bound
+    key, only links whose other end is within its binding too."""
     with state.sessions() as session:
-        if MemoryRepository(session).get(tenant_id=tenant_id, memory_id=memory_id) is None:
+        repo = MemoryRepository(session)
+        if _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding) is None:
             raise NotFound(f"No memory {memory_id}.")
-        return LinkRepository(session).for_memory(tenant_id=tenant_id, memory_id=memory_id)
+        found = LinkRepository(session).for_memory(tenant_id=tenant_id, memory_id=memory_id)
+        if not binding.bound:
+            return found
+        ends = {link.memory_id if link.other_id == memory_id else link.other_id for link in found}
+        reachable = {
+            i
+            for i, row in repo.get_many(tenant_id=tenant_id, ids=list(ends)).items()
+            if _visible(row, binding) is not None
+        }
+        return [
+            link
+            for link in found
+            if (link.memory_id if link.other_id == memory_id else link.other_id) in reachable
+        ]

@@ -13,6 +13,7 @@ import uuid
 from channels.engine import SearchOutcome, SearchSpec
 from channels.registry import CHANNEL_NAMES
 from service.metrics import record_search
+from service.principals import Binding
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
 from service.state import AppState
 from storage.errors import InvalidInput
@@ -20,8 +21,15 @@ from storage.repositories import MemoryRepository
 from storage.types import utcnow
 
 
-def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> SearchResponse:
+def search(
+    state: AppState, *, tenant_id: uuid.UUID, binding: Binding, request: SearchRequest
+) -> SearchResponse:
+    """Rank the tenant's memories for ``request``, within ``binding``: a bound key's scope
+    fills the request's ``user_id`` / ``agent_id`` (another scope is ``Forbidden``)."""
     started = time.perf_counter()
+    if binding.bound:
+        user_id, agent_id = binding.narrow(request.user_id, request.agent_id)
+        request = request.model_copy(update={"user_id": user_id, "agent_id": agent_id})
     names = request.channels or list(CHANNEL_NAMES)
     unknown = sorted(set(names) - set(CHANNEL_NAMES))
     unknown += sorted(set(request.weights or {}) - set(CHANNEL_NAMES))
@@ -39,6 +47,7 @@ def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> 
     return _response(
         state,
         tenant_id=tenant_id,
+        binding=binding,
         request=request,
         outcome=outcome,
         timings=timings,
@@ -80,13 +89,14 @@ def _response(
     state: AppState,
     *,
     tenant_id: uuid.UUID,
+    binding: Binding,
     request: SearchRequest,
     outcome: SearchOutcome,
     timings: dict[str, float],
     started: float,
 ) -> SearchResponse:
     """Load the hits' rows (by primary key) and shape the answer."""
-    record_search(state, timings_ms=outcome.timings_ms, missing=outcome.missing)
+    record_search(state.metrics, timings_ms=outcome.timings_ms, missing=outcome.missing)
     with state.sessions() as session:
         rows = MemoryRepository(session).get_many(
             tenant_id=tenant_id, ids=[h.memory_id for h in outcome.hits]
@@ -95,6 +105,8 @@ def _response(
     for hit in outcome.hits:
         row = rows.get(hit.memory_id)
         if row is None:  # deleted between ranking and loading
+            continue
+        if not binding.admits(row.user_id, row.agent_id):  # rescoped since it was indexed
             continue
         results.append(
             SearchHit(

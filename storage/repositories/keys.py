@@ -3,12 +3,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import ApiKey, Tenant
+from storage.records import KEY_SCOPES
 
 KEY_PREFIX = "mnx_"
 
@@ -46,10 +48,33 @@ class ApiKeyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, *, tenant: Tenant, name: str = "") -> tuple[ApiKey, str]:
-        """A new key; the raw secret is returned once and only its hash is stored."""
+    def create(
+        self,
+        *,
+        tenant: Tenant,
+        name: str = "",
+        scopes: Sequence[str] = KEY_SCOPES,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        rate_per_second: float | None = None,
+        rate_burst: int | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key; the raw secret is returned once and only its hash is stored.
+
+        ``scopes`` (of ``KEY_SCOPES``), the ``user_id`` / ``agent_id`` it is bound to, and its
+        own rate limit (``None``: the server's default) narrow what the key can do."""
         raw = new_raw_key()
-        key = ApiKey(tenant_id=tenant.id, name=name, prefix=raw[:12], key_hash=hash_key(raw))
+        key = ApiKey(
+            tenant_id=tenant.id,
+            name=name,
+            prefix=raw[:12],
+            key_hash=hash_key(raw),
+            scopes=" ".join(s for s in KEY_SCOPES if s in set(scopes)),
+            user_id=user_id,
+            agent_id=agent_id,
+            rate_per_second=rate_per_second,
+            rate_burst=rate_burst,
+        )
         self.session.add(key)
         self.session.flush()
         return key, raw

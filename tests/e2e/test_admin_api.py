@@ -57,7 +57,9 @@ def test_tenants_and_keys(client: TestClient) -> None:
 
     keys = client.get("/v1/admin/tenants/globex/keys", headers=ADMIN).json()["items"]
     assert [k["name"] for k in keys] == ["ci", ""]
-    assert all(set(k) == {"id", "name", "prefix", "created_at", "revoked_at"} for k in keys)
+    fields = {"id", "name", "prefix", "created_at", "revoked_at", "scopes", "user_id", "agent_id"}
+    assert all(set(k) == {*fields, "rate_limit"} for k in keys)
+    assert all(k["scopes"] == ["read", "write", "delete"] for k in keys)
     assert secret not in str(keys)
 
     revoked = client.delete(f"/v1/admin/keys/{key.json()['id']}", headers=ADMIN)

@@ -363,6 +363,47 @@ def test_dashboard_renders_the_admin_api(server: Server, browser: Any) -> None:
     assert "results in" in _text(browser, "pg-meta")
     assert not browser.find_element(By.ID, "pg-error").is_displayed()
 
+    # API keys: create a narrow key (read only, bound to one user, its own limit), see its
+    # secret once, check it works as shown, then revoke it from the table.
+    Select(browser.find_element(By.ID, "keys-tenant")).select_by_value(SUPPORT)
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#keys-table tbody tr"), "keys")
+    keys_before = len(browser.find_elements(By.CSS_SELECTOR, "#keys-table tbody tr"))
+    browser.find_element(By.ID, "key-name").send_keys("ann's assistant")
+    for scope in ("write", "delete"):
+        browser.find_element(By.CSS_SELECTOR, f"#key-scopes input[value='{scope}']").click()
+    browser.find_element(By.ID, "key-user").send_keys("ann")
+    browser.find_element(By.ID, "key-rate").send_keys("5")
+    browser.find_element(By.ID, "key-create").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "key-secret").is_displayed(), "new key")
+    secret = _text(browser, "key-secret-value")
+    assert secret.startswith("mnx_")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#keys-table tbody tr")
+    assert len(rows) == keys_before + 1
+    made = [k for k in server.admin("GET", f"/v1/admin/tenants/{SUPPORT}/keys")["items"]]
+    created = next(k for k in made if k["name"] == "ann's assistant")
+    assert (created["scopes"], created["user_id"]) == (["read"], "ann")
+    assert created["rate_limit"] == {"per_second": 5.0, "burst": None}
+    row = browser.find_element(By.CSS_SELECTOR, f"#keys-table tr[data-key='{created['id']}']")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[2:5] == ["read", "user ann", "5/s"] and cells[6] == "active", cells
+    assert secret not in browser.find_element(By.ID, "keys-table").text
+    write = httpx.post(
+        f"{server.base}/v1/memories", json={"content": "x"}, headers=auth(secret), timeout=30
+    )
+    assert write.status_code == 403
+    assert httpx.get(f"{server.base}/v1/memories", headers=auth(secret)).status_code == 200
+    row.find_element(By.CSS_SELECTOR, "button.danger").click()
+    browser.switch_to.alert.accept()
+    _wait(
+        browser,
+        lambda d: (
+            "revoked"
+            in d.find_element(By.CSS_SELECTOR, f"#keys-table tr[data-key='{created['id']}']").text
+        ),
+        "revoked key",
+    )
+    assert httpx.get(f"{server.base}/v1/memories", headers=auth(secret)).status_code == 401
+
     # Nothing came from another origin, and the console is clean.
     origins = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)"

@@ -32,11 +32,11 @@ def test_metrics(client: TestClient, key: str, headers: dict[str, str]) -> None:
         client.get(f"/v1/memories/{memory_id}", headers=headers)
     client.post("/v1/search", json={"query": "plans"}, headers=headers)
     client.get("/v1/no-such-route")
+    metrics = client.app.state.mnemonix.metrics  # type: ignore[attr-defined]
     record_lifecycle_run(
-        client.app.state.mnemonix,  # type: ignore[attr-defined]
-        {"status": "completed", "moves": {"hot->warm": 3, "warm->cold": 1}},
+        metrics, {"status": "completed", "moves": {"hot->warm": 3, "warm->cold": 1}}
     )
-    record_lifecycle_run(client.app.state.mnemonix, {"status": "failed", "moves": {}})  # type: ignore[attr-defined]
+    record_lifecycle_run(metrics, {"status": "failed", "moves": {}})
 
     samples = _samples(client)
     route = frozenset({("method", "GET"), ("route", "/v1/memories/{memory_id}"), ("status", "200")})

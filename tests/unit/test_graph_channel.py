@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from channels import graph_index, postings
+from channels import graph_index, hashids, postings
 from channels.base import Doc, Query
 from channels.entities import extract_entities, normalize, query_entities
 from channels.graph import GraphChannel
@@ -125,7 +125,7 @@ def test_incremental_index_with_merges_and_compaction_equals_the_formula(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(postings, "TAIL_MIN", 8)
-    monkeypatch.setattr(graph_index, "RECENT_MIN", 4)
+    monkeypatch.setattr(hashids, "RECENT_MIN", 4)
     monkeypatch.setattr(graph_index, "COMPACT_MIN_DEAD", 6)
     rng = np.random.default_rng(5)
     channel, live = GraphChannel(), {}
@@ -141,7 +141,7 @@ def test_incremental_index_with_merges_and_compaction_equals_the_formula(
         for key in gone:
             live.pop(key, None)
     index = channel._index
-    assert index.store.main_slot.size > 0 and index._hash_sorted.size > 0  # merged
+    assert index.store.main_slot.size > 0 and index._entity_ids.arrays()[0].size > 0  # merged
     assert index.slots < 120 + 20 + len(live)  # compacted at least once
     fresh = GraphChannel()
     fresh.rebuild(list(live.values()))

@@ -309,7 +309,7 @@
         );
       }),
     );
-    for (const id of ["run-tenant", "pg-tenant"]) fillTenantSelect($(id), tenants.map((t) => t.name), id === "run-tenant");
+    for (const id of ["run-tenant", "pg-tenant", "keys-tenant"]) fillTenantSelect($(id), tenants.map((t) => t.name), id === "run-tenant");
   }
 
   function fillTenantSelect(select, names, withAll) {
@@ -383,6 +383,7 @@
     renderChannels(statsData);
     renderTenants(statsData, tenantItems);
     renderRuns(runItems);
+    await loadKeys();
     showError($("error-banner"), [...new Set(failures.map((e) => e.message))].join(" · "));
     $("updated-at").textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.state = failures.length ? "partial" : "ready";
@@ -408,6 +409,92 @@
       showError($("error-banner"), err.message);
     } finally {
       button.disabled = false;
+    }
+  }
+
+  // ---- API keys ------------------------------------------------------------------------
+
+  const keysPath = (tenant) => `/v1/admin/tenants/${encodeURIComponent(tenant)}/keys`;
+
+  function renderKeys(keys) {
+    $("keys-empty").hidden = keys.length > 0;
+    $("keys-table").tBodies[0].replaceChildren(
+      ...keys.map((k) => {
+        const bound = [k.user_id != null && `user ${k.user_id}`, k.agent_id != null && `agent ${k.agent_id}`].filter(Boolean).join(" · ");
+        const rate = k.rate_limit
+          ? `${fmtScore(k.rate_limit.per_second)}/s` + (k.rate_limit.burst != null ? `, burst ${k.rate_limit.burst}` : "")
+          : "server default";
+        const revoke = el("button", { type: "button", class: "danger", text: "Revoke", "data-key": k.id });
+        revoke.addEventListener("click", () => revokeKey(k));
+        return el(
+          "tr",
+          { "data-key": k.id, class: k.revoked_at ? "revoked" : null },
+          el("td", { text: k.name || "–" }),
+          el("td", {}, el("code", { text: `${k.prefix}…` })),
+          el("td", { text: (k.scopes || []).join(", ") }),
+          el("td", { text: bound || "–" }),
+          el("td", { text: rate }),
+          el("td", { text: fmtTime(k.created_at) }),
+          el("td", {}, el("span", { class: `badge ${k.revoked_at ? "bad" : "ok"}`, text: k.revoked_at ? "revoked" : "active" })),
+          el("td", {}, k.revoked_at ? null : revoke),
+        );
+      }),
+    );
+  }
+
+  async function loadKeys() {
+    const tenant = $("keys-tenant").value;
+    showError($("key-error"), "");
+    if (!tenant) return renderKeys([]);
+    try {
+      renderKeys((await api("GET", keysPath(tenant))).items || []);
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) return signOut(err.message);
+      showError($("key-error"), err.message);
+    }
+  }
+
+  async function createKey(event) {
+    event.preventDefault();
+    const tenant = $("keys-tenant").value;
+    showError($("key-error"), "");
+    $("key-secret").hidden = true;
+    if (!tenant) return showError($("key-error"), "Pick a tenant first.");
+    const scopes = [...$("key-scopes").querySelectorAll("input:checked")].map((i) => i.value);
+    if (!scopes.length) return showError($("key-error"), "A key needs at least one scope.");
+    const body = { name: $("key-name").value.trim(), scopes };
+    const user = $("key-user").value.trim();
+    const agent = $("key-agent").value.trim();
+    if (user) body.user_id = user;
+    if (agent) body.agent_id = agent;
+    const rate = $("key-rate").value.trim();
+    const burst = $("key-burst").value.trim();
+    if (rate) body.rate_limit = { per_second: Number(rate), ...(burst ? { burst: Number(burst) } : {}) };
+    else if (burst) return showError($("key-error"), "A burst needs a rate.");
+    const button = $("key-create");
+    button.disabled = true;
+    try {
+      const created = await api("POST", keysPath(tenant), body);
+      $("key-secret-value").textContent = created.key;
+      $("key-secret").hidden = false;
+      $("key-form").reset();
+      await loadKeys();
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) return signOut(err.message);
+      showError($("key-error"), err.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function revokeKey(key) {
+    if (!window.confirm(`Revoke key ${key.prefix}… (${key.name || "unnamed"})? It stops working at once.`)) return;
+    try {
+      await api("DELETE", `/v1/admin/keys/${encodeURIComponent(key.id)}`);
+      await loadKeys();
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) return signOut(err.message);
+      showError($("key-error"), err.message);
     }
   }
 
@@ -555,6 +642,11 @@
     $("refresh").addEventListener("click", () => load());
     $("run-dry").addEventListener("click", runDry);
     $("playground").addEventListener("submit", search);
+    $("keys-tenant").addEventListener("change", () => {
+      $("key-secret").hidden = true;
+      loadKeys();
+    });
+    $("key-form").addEventListener("submit", createKey);
     renderChannelChoices();
     if (adminKey) {
       signedIn(true);

@@ -19,12 +19,13 @@ from mnemonix_client import (
     Forbidden,
     LifecycleRun,
     Mnemonix,
+    RateLimited,
     TruncatedExport,
     TruncatedImport,
     Unauthorized,
     ValidationFailed,
 )
-from sdk.tests.test_client import InProcess
+from sdk.tests.server.inprocess import InProcess
 from tests.helpers import ADMIN_KEY
 
 
@@ -245,3 +246,31 @@ def test_a_cut_export_raises_and_a_cut_file_is_not_imported(
         whole_file.write_bytes(whole.getvalue())
         result = admin.admin.import_("restored", whole_file, create_tenant=True, on_conflict="skip")
         assert (result.imported, result.skipped) == (0, 3)
+
+
+def test_scoped_keys_and_retry_after(
+    app_client: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Narrower keys through the SDK, and a 429's ``Retry-After`` honoured by the retry."""
+    client, _ = app_client
+    with _client(client, ADMIN_KEY) as admin_client:
+        admin = admin_client.admin
+        bound = admin.create_key(
+            "sdk", name="ann", scopes=["read"], user_id="ann", rate_limit=0.1, burst=1
+        )
+        assert (bound.scopes, bound.user_id, bound.agent_id) == (["read"], "ann", None)
+        assert bound.rate_limit is not None and bound.rate_limit.per_second == 0.1
+        listed = {k.id: k for k in admin.list_keys("sdk")}[bound.id]
+        assert listed.scopes == ["read"] and listed.user_id == "ann"
+
+    waits: list[float] = []
+    monkeypatch.setattr("mnemonix_client.client.time.sleep", waits.append)
+    with _client(client, bound.key) as mx:
+        with pytest.raises(Forbidden):
+            mx.memories.add("I may not write", user_id="ann")
+        # the write spent the one token: the GET is answered 429 with Retry-After: 10, the
+        # client waits that long each time (sleep is recorded, not slept) and gives up
+        with pytest.raises(RateLimited) as limited:
+            mx.memories.list()
+        assert waits == [10.0] * mx.max_retries
+        assert limited.value.status == 429
