@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -167,6 +168,8 @@ def soak(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, Any]:
         threads[-1].join()  # a lifecycle run may still be going
         stats = admin.get("/v1/admin/stats").json()
         admin.close()
+    if args.log:  # the server's log (no client values in it): what a 5xx was
+        shutil.copyfile(tmp / "server.log", args.log)
     routes = {
         route: {
             "requests": len(values),
@@ -229,6 +232,7 @@ def main() -> None:
     parser.add_argument("--lifecycle-every", type=float, default=60.0)
     parser.add_argument("--seed-text", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--log", type=Path, default=None, help="keep the server log here")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,

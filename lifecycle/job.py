@@ -26,12 +26,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
-from storage.db import unit_of_work
+from storage.db import is_write_conflict, unit_of_work
 from storage.locks import RunnerLock
 from storage.models import LifecycleRun, Memory, Tenant
 from storage.repositories import LifecycleRunRepository
@@ -199,7 +198,9 @@ def _locked_run(
                                 cursor=f"{after[0]}/{after[1]}",
                                 report=report.as_dict() | extra,
                             )
-                except StaleDataError:  # a memory was edited meanwhile: next run
+                except Exception as exc:  # a memory was edited meanwhile: next run
+                    if not is_write_conflict(exc):
+                        raise
                     report.skipped_conflicts += len(rows)
                 if config.pause_seconds:
                     time.sleep(config.pause_seconds)

@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.consolidate import clusters, extractive_summary, token_overlap, words
 from lifecycle.contradictions import Stated, contradictions, extract_claims
 from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
-from storage.db import unit_of_work
+from storage.db import is_write_conflict, unit_of_work
 from storage.models import Memory
 from storage.quantization import Code, decode, encode, normalize
 from storage.records import content_hash
@@ -97,7 +96,9 @@ def consolidate_tenant(
                     _merge(session, tenant_id, ids, now=now, embed=embed, report=report)
                     if dry_run:
                         session.rollback()
-            except StaleDataError:
+            except Exception as exc:  # a source was edited or locked meanwhile: next run
+                if not is_write_conflict(exc):
+                    raise
                 report.skipped_conflicts += 1
 
 
