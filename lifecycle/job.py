@@ -90,7 +90,11 @@ def _batch(
         stmt = stmt.where(key > tuple_(*after))
     if until is not None:
         stmt = stmt.where(key <= tuple_(*until))
-    return list(session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
+    # locked up front, in id order (PostgreSQL; SQLite has one writer at a time): the batch
+    # later updates some rows one by one and the rest together, which in two passes would
+    # take the locks out of order and could deadlock with another id-ordered writer
+    stmt = stmt.order_by(Memory.tenant_id, Memory.id).limit(size).with_for_update()
+    return list(session.scalars(stmt))
 
 
 def _record(config: JobConfig, **fields: Any) -> LifecycleRun:

@@ -249,9 +249,16 @@ def dissolve(session: Session, row: Memory, *, keep_row: bool) -> Dissolved:
         chain.append(above)
         parent = above.superseded_by
     targets = [*reversed(chain), row]
+    sources_of = {t.id: links.sources_of(tenant_id=row.tenant_id, memory_id=t.id) for t in targets}
+    # every row this changes, locked now in id order, like every multi-row writer (the
+    # lifecycle's batches, the access flush): changed one by one below, they could deadlock
+    repo.lock(
+        tenant_id=row.tenant_id,
+        ids=[*sources_of, *(s for ids in sources_of.values() for s in ids)],
+    )
     own_sources: list[uuid.UUID] = []
     for target in targets:
-        sources = links.sources_of(tenant_id=row.tenant_id, memory_id=target.id)
+        sources = sources_of[target.id]
         if target is row:
             own_sources = sources
         for source in repo.get_many(tenant_id=row.tenant_id, ids=sources).values():

@@ -187,6 +187,20 @@ class MemoryRepository:
         )
         yield from self.session.scalars(stmt)
 
+    def lock(self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+        """Take these rows' write locks now, in id order (PostgreSQL; SQLite has one writer
+        at a time). Writers that change several memories lock them in this one order, so
+        no two can deadlock; a single row needs no ordering."""
+        wanted = sorted(set(ids))
+        if len(wanted) < 2:
+            return
+        self.session.execute(
+            select(Memory.id)
+            .where(Memory.tenant_id == tenant_id, Memory.id.in_(wanted))
+            .order_by(Memory.id)
+            .with_for_update()
+        ).all()
+
     def delete(self, memory: Memory) -> None:
         self.session.delete(memory)
         self.session.flush()
