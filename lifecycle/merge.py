@@ -111,7 +111,9 @@ def _merge(
     embed: Embed | None,
     report: MergeReport,
 ) -> None:
-    found = MemoryRepository(session).get_many(tenant_id=tenant_id, ids=ids)
+    repo = MemoryRepository(session)
+    repo.lock(tenant_id=tenant_id, ids=ids)  # in id order: the sources change one by one
+    found = repo.get_many(tenant_id=tenant_id, ids=ids)
     rows = [found[i] for i in ids if i in found and found[i].superseded_by is None]
     if len(rows) < 2:
         return

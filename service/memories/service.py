@@ -16,7 +16,7 @@ from lifecycle.merge import dissolve
 from service.principals import Binding
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
-from storage.db import unit_of_work
+from storage.db import is_write_conflict, unit_of_work
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.quantization import encode
@@ -168,19 +168,34 @@ def update_memory(
     return row
 
 
+DELETE_ATTEMPTS = 3
+
+
 def delete_memory(
     state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
 ) -> None:
-    """Remove the row (content and embedding), scrub content from its history, leave a tombstone."""
-    with unit_of_work(state.sessions) as session:
-        repo = MemoryRepository(session)
-        row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
-        if row is None:
-            raise NotFound(f"No memory {memory_id}.")
-        undone = dissolve(session, row, keep_row=False)  # sources of a consolidation come back
-        repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
-        repo.add_event(memory=row, event="deleted", changes={})
-        repo.delete(row)
+    """Remove the row (content and embedding), scrub content from its history, leave a tombstone.
+
+    A delete that races with another writer of the same rows (the lifecycle changed the
+    memory since it was read, or PostgreSQL chose it as a deadlock's victim) is tried again:
+    the client asked for the memory to be gone, not for a particular version to be."""
+    for attempt in range(1, DELETE_ATTEMPTS + 1):
+        try:
+            with unit_of_work(state.sessions) as session:
+                repo = MemoryRepository(session)
+                row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
+                if row is None:
+                    raise NotFound(f"No memory {memory_id}.")
+                undone = dissolve(session, row, keep_row=False)  # its sources come back
+                repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
+                repo.add_event(memory=row, event="deleted", changes={})
+                repo.delete(row)
+            break
+        except Exception as exc:
+            if not is_write_conflict(exc):
+                raise
+            if attempt == DELETE_ATTEMPTS:
+                raise Conflict(f"Memory {memory_id} is being changed; retry.") from exc
     state.erasure.erased()
     state.indexes.apply(tenant_id, upserted=undone.restored, deleted=[*undone.removed, memory_id])
 
