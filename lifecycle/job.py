@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.expiry import erase_expired
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
 from lifecycle.supersession import DetectReport, Names, detect_tenant
-from storage.db import batch, unit_of_work
+from storage.db import batch, is_write_conflict, unit_of_work
 from storage.locks import RunnerLock
 from storage.models import LifecycleRun, Memory
 from storage.repositories import LifecycleRunRepository, LifecycleScanRepository
@@ -193,7 +192,9 @@ def _locked_run(
                         LifecycleRunRepository(session).progress(
                             run_id, cursor=f"{after[0]}/{after[1]}", report=report.as_dict() | extra
                         )
-                except StaleDataError:  # a memory was edited meanwhile: next run
+                except Exception as exc:  # a memory was edited or locked meanwhile: next run
+                    if not is_write_conflict(exc):
+                        raise
                     report.skipped_conflicts += len(rows)
                 if config.pause_seconds:
                     time.sleep(config.pause_seconds)

@@ -18,14 +18,13 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from lifecycle.consolidate import clusters, extractive_summary, token_overlap, words
 from lifecycle.contradictions import Stated, contradictions, extract_claims
 from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
 from lifecycle.supersession import release
-from storage.db import batch
+from storage.db import batch, is_write_conflict
 from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory
 from storage.quantization import Code, decode, encode, normalize
@@ -90,7 +89,9 @@ def consolidate_tenant(
             try:
                 with batch(sessions, dry_run=dry_run) as session:
                     _merge(session, tenant_id, ids, now=now, embed=embed, report=report)
-            except StaleDataError:
+            except Exception as exc:  # a source was edited or locked meanwhile: next run
+                if not is_write_conflict(exc):
+                    raise
                 report.skipped_conflicts += 1
 
 
@@ -103,7 +104,9 @@ def _merge(
     embed: Embed | None,
     report: MergeReport,
 ) -> None:
-    found = MemoryRepository(session).get_many(tenant_id=tenant_id, ids=ids)
+    repo = MemoryRepository(session)
+    repo.lock(tenant_id=tenant_id, ids=ids)  # in id order: the sources change one by one
+    found = repo.get_many(tenant_id=tenant_id, ids=ids)
     rows = [found[i] for i in ids if i in found and found[i].superseded_by is None]
     if len(rows) < 2:
         return
@@ -234,9 +237,16 @@ def dissolve(session: Session, row: Memory, *, keep_row: bool) -> Dissolved:
         chain.append(above)
         parent = above.superseded_by
     targets = [*reversed(chain), row]
+    sources_of = {t.id: links.sources_of(tenant_id=row.tenant_id, memory_id=t.id) for t in targets}
+    # every row this changes, locked now in id order, like every multi-row writer (the
+    # lifecycle's batches, the access flush): changed one by one below, they could deadlock
+    repo.lock(
+        tenant_id=row.tenant_id,
+        ids=[*sources_of, *(s for ids in sources_of.values() for s in ids)],
+    )
     own_sources: list[uuid.UUID] = []
     for target in targets:
-        sources = links.sources_of(tenant_id=row.tenant_id, memory_id=target.id)
+        sources = sources_of[target.id]
         if target is row:
             own_sources = sources
         for source in repo.get_many(tenant_id=row.tenant_id, ids=sources).values():

@@ -34,8 +34,14 @@ class AccessTracker:
         if not pending:
             return 0
         now = utcnow()
-        with unit_of_work(self._sessions) as session:
-            repo = MemoryRepository(session)
-            for tenant_id, counts in pending.items():
-                repo.record_access(tenant_id=tenant_id, counts=dict(counts), at=now)
+        try:
+            with unit_of_work(self._sessions) as session:
+                repo = MemoryRepository(session)
+                for tenant_id, counts in sorted(pending.items()):
+                    repo.record_access(tenant_id=tenant_id, counts=dict(counts), at=now)
+        except Exception:
+            with self._lock:  # not lost: the next flush writes them
+                for tenant_id, counts in pending.items():
+                    self._pending.setdefault(tenant_id, Counter()).update(counts)
+            raise
         return sum(len(c) for c in pending.values())

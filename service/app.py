@@ -21,6 +21,7 @@ from service.auth import State
 from service.bootstrap import ensure_bootstrap_tenant
 from service.context.endpoints import router as context_router
 from service.dashboard.endpoints import router as dashboard_router
+from service.erasure import ErasureFlusher
 from service.guard import RequestGuard
 from service.indexing import IndexRegistry
 from service.lifecycle import run_for_app
@@ -70,6 +71,7 @@ def build_state(settings: Settings) -> AppState:
         metrics=Metrics(sessions),
         principals=PrincipalCache(),
         limiter=RateLimiter(),
+        erasure=ErasureFlusher(engine),
     )
 
 
@@ -87,6 +89,18 @@ async def _background(state: AppState) -> None:
                 await run_in_threadpool(refresh_statistics, state.engine)
         except Exception as exc:
             logger.error("background maintenance failed: %s", describe_fault(exc))
+
+
+async def _erasure_flush(state: AppState) -> None:
+    """SQLite: checkpoint erased text out of the WAL within ``erasure.flush_seconds``."""
+    while True:
+        await asyncio.sleep(state.settings.erasure.flush_seconds)
+        if not state.erasure.pending:
+            continue
+        try:
+            await run_in_threadpool(state.erasure.flush_pending)
+        except Exception as exc:
+            logger.error("erasure flush failed: %s", describe_fault(exc))
 
 
 async def _lifecycle_schedule(state: AppState) -> None:
@@ -116,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(state.indexes.rebuild_all)
         await run_in_threadpool(refresh_statistics, state.engine)
         tasks = [asyncio.create_task(_background(state))]
+        if state.erasure.automatic:
+            tasks.append(asyncio.create_task(_erasure_flush(state)))
         if settings.lifecycle.enabled:
             tasks.append(asyncio.create_task(_lifecycle_schedule(state)))
         try:
@@ -127,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await run_in_threadpool(state.access.flush)
+            if state.erasure.pending:
+                await run_in_threadpool(state.erasure.flush_pending)
             state.indexes.close()
             state.engine.dispose()
 

@@ -218,6 +218,20 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, database_url=args.database_url, tenant=args.tenant)
 
 
+def _erasure_flush(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.repositories.erasure import flush_erased
+
+    engine = build_engine(settings.database_url)
+    try:
+        result = flush_erased(engine, wait_ms=args.wait_ms)
+    finally:
+        engine.dispose()
+    done = "done" if result.complete else "NOT complete (a reader or writer held the WAL; retry)"
+    rewritten = f" (VACUUM FULL {', '.join(result.tables)})" if result.tables else ""
+    print(f"erasure flush {done}{rewritten} in {result.duration_ms:.0f} ms", file=sys.stderr)
+    return 0 if result.complete else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnemonix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -284,6 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --database-url and no MNEMONIX_API_KEY: the tenant to serve (created if new)",
     )
     mcp.set_defaults(run=_mcp)
+    erasure = sub.add_parser("erasure", help="deleted text and the database files")
+    flush = erasure.add_subparsers(dest="erasure_command", required=True).add_parser(
+        "flush", help="remove deleted text from the database files now (docs/reliability.md)"
+    )
+    flush.add_argument(
+        "--wait-ms",
+        type=int,
+        default=10_000,
+        help="wait this long for readers (SQLite) or a table lock (PostgreSQL)",
+    )
+    flush.set_defaults(run=_erasure_flush)
     return parser
 
 

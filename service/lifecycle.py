@@ -21,6 +21,7 @@ from service.settings import LifecycleSettings
 from service.state import AppState
 from storage.locks import runner_lock
 from storage.models import LifecycleRun
+from storage.repositories.erasure import flush_erased
 from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix.lifecycle")
@@ -62,6 +63,10 @@ def run_lifecycle(
         report.get("merged", 0),
         report.get("contradictions", 0),
     )
+    if not run.dry_run and int(report.get("expired", 0) or 0) and engine.dialect.name == "sqlite":
+        # expired memories were erased as deletes are: their text leaves the SQLite files now
+        # (in the API process the erasure timer retries if a reader held the WAL)
+        flush_erased(engine, wait_ms=1000)
     if after is not None:
         after(run)
     return run
@@ -79,6 +84,8 @@ def run_for_app(
 
     def after(run: LifecycleRun) -> None:
         state.indexes.sync()
+        if not run.dry_run and (run.report or {}).get("expired"):
+            state.erasure.erased()
         if not run.dry_run:
             record_lifecycle_run(state.metrics, {"status": run.status, **(run.report or {})})
 

@@ -63,6 +63,12 @@ class LifecycleSettings(BaseModel):
     """Pause between batches, so a long run leaves the database and CPU to the API."""
 
 
+class ErasureSettings(BaseModel):
+    flush_seconds: float = Field(1.0, gt=0, le=3600)
+    """SQLite: a deleted memory's text is checkpointed out of the WAL within this many seconds
+    (docs/reliability.md); PostgreSQL needs ``POST /v1/admin/erasure/flush``."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MNEMONIX_", env_nested_delimiter="__", extra="ignore"
@@ -88,3 +94,4 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=lambda: LimitSettings())
     lifecycle: LifecycleSettings = Field(default_factory=lambda: LifecycleSettings())
     rate_limit: RateLimitSettings = Field(default_factory=lambda: RateLimitSettings())
+    erasure: ErasureSettings = Field(default_factory=lambda: ErasureSettings())

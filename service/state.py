@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.embedder import Embedder
 from service.access import AccessTracker
+from service.erasure import ErasureFlusher
 from service.indexing import IndexRegistry
 from service.metrics import Metrics
 from service.principals import PrincipalCache
@@ -34,5 +35,7 @@ class AppState:
     """Recently verified tenant keys."""
     limiter: RateLimiter
     """Per-key token buckets (in this process)."""
+    erasure: ErasureFlusher
+    """Marks erasing commits; flushes them out of the database files (SQLite: on a timer)."""
     clock: Callable[[], datetime] = utcnow
     """"Now" for expiry: when a TTL starts and what has expired (tests set a fixed clock)."""

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 
 def build_engine(url: str, *, echo: bool = False) -> Engine:
@@ -107,3 +109,17 @@ def batch(factory: sessionmaker[Session], *, dry_run: bool) -> Iterator[Session]
         raise
     finally:
         session.close()
+
+
+WRITE_CONFLICT_STATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race."""
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """True if a writing transaction failed only because another one changed the same rows
+    (a stale version, or a PostgreSQL deadlock whose victim it was): retrying later is safe."""
+    if isinstance(exc, StaleDataError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in (
+        WRITE_CONFLICT_STATES
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from service.admin.erasure import router as erasure_router
 from service.admin.lifecycle import router as lifecycle_router
 from service.admin.search import router as search_router
 from service.admin.stats import router as stats_router
@@ -20,3 +21,4 @@ router.include_router(search_router)
 router.include_router(transfer_router)
 router.include_router(lifecycle_router)
 router.include_router(write_policy_router)
+router.include_router(erasure_router)

@@ -21,7 +21,7 @@ from service.principals import Binding
 from service.privacy.screen import SecretRejected, screen
 from service.schemas import MemoryCreate, MemoryUpdate
 from service.state import AppState
-from storage.db import unit_of_work
+from storage.db import is_write_conflict, unit_of_work
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory, MemoryEvent, MemoryLink
@@ -236,27 +236,45 @@ def update_memory(
                 touched += supersession.detect(session, [row], tenant_id=tenant_id, fresh=False)
     except StaleDataError as exc:
         raise Conflict(f"Memory {memory_id} was changed concurrently; retry.") from exc
+    if removed:  # a consolidated memory holding the old text was deleted
+        state.erasure.erased()
     state.indexes.apply(
         tenant_id, upserted=supersession.newest([*restored, row, *touched]), deleted=removed
     )
     return row
 
 
+DELETE_ATTEMPTS = 3
+
+
 def delete_memory(
     state: AppState, *, tenant_id: uuid.UUID, binding: Binding, memory_id: uuid.UUID
 ) -> None:
-    """Remove the row (content and embedding), scrub content from its history, leave a tombstone."""
-    with unit_of_work(state.sessions) as session:
-        repo = MemoryRepository(session)
-        row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
-        if row is None:
-            raise NotFound(f"No memory {memory_id}.")
-        # what it replaced is current again; sources of a consolidation come back
-        released = release(session, row, actor="api")
-        undone = dissolve(session, row, keep_row=False)
-        repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
-        repo.add_event(memory=row, event="deleted", changes={})
-        repo.delete(row)
+    """Remove the row (content and embedding), scrub content from its history, leave a tombstone.
+
+    A delete that races with another writer of the same rows (the lifecycle changed the
+    memory since it was read, or PostgreSQL chose it as a deadlock's victim) is tried again:
+    the client asked for the memory to be gone, not for a particular version to be."""
+    for attempt in range(1, DELETE_ATTEMPTS + 1):
+        try:
+            with unit_of_work(state.sessions) as session:
+                repo = MemoryRepository(session)
+                row = _visible(repo.get(tenant_id=tenant_id, memory_id=memory_id), binding)
+                if row is None:
+                    raise NotFound(f"No memory {memory_id}.")
+                # what it replaced is current again; sources of a consolidation come back
+                released = release(session, row, actor="api")
+                undone = dissolve(session, row, keep_row=False)
+                repo.scrub_history(tenant_id=tenant_id, memory_id=memory_id)
+                repo.add_event(memory=row, event="deleted", changes={})
+                repo.delete(row)
+            break
+        except Exception as exc:
+            if not is_write_conflict(exc):
+                raise
+            if attempt == DELETE_ATTEMPTS:
+                raise Conflict(f"Memory {memory_id} is being changed; retry.") from exc
+    state.erasure.erased()
     state.indexes.apply(
         tenant_id,
         upserted=supersession.newest([*undone.restored, *released]),

@@ -44,7 +44,11 @@ class LifecycleScanRepository:
             stmt = stmt.where(key > tuple_(*after))
         if until is not None:
             stmt = stmt.where(key <= tuple_(*until))
-        return list(self.session.scalars(stmt.order_by(Memory.tenant_id, Memory.id).limit(size)))
+        # locked up front, in id order (PostgreSQL; SQLite has one writer at a time): the batch
+        # later updates some rows one by one and the rest together, which in two passes would
+        # take the locks out of order and could deadlock with another id-ordered writer
+        stmt = stmt.order_by(Memory.tenant_id, Memory.id).limit(size).with_for_update()
+        return list(self.session.scalars(stmt))
 
     def active(self, tenant_id: uuid.UUID, *, include_pinned: bool) -> list[Memory]:
         """A tenant's current memories by scope (user, agent), then creation order; none due

@@ -233,6 +233,20 @@ class MemoryRepository:
         )
         return int(self.session.scalar(stmt) or 0)
 
+    def lock(self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+        """Take these rows' write locks now, in id order (PostgreSQL; SQLite has one writer
+        at a time). Writers that change several memories lock them in this one order, so
+        no two can deadlock; a single row needs no ordering."""
+        wanted = sorted(set(ids))
+        if len(wanted) < 2:
+            return
+        self.session.execute(
+            select(Memory.id)
+            .where(Memory.tenant_id == tenant_id, Memory.id.in_(wanted))
+            .order_by(Memory.id)
+            .with_for_update()
+        ).all()
+
     def delete(self, memory: Memory) -> None:
         self.session.delete(memory)
         self.session.flush()
@@ -254,8 +268,10 @@ class MemoryRepository:
     def record_access(
         self, *, tenant_id: uuid.UUID, counts: dict[uuid.UUID, int], at: datetime
     ) -> None:
-        """Add retrieval counts without touching ``version`` (access is not an edit)."""
-        for memory_id, n in counts.items():
+        """Add retrieval counts without touching ``version`` (access is not an edit).
+        Rows are locked in id order, the order every other multi-row writer (the lifecycle's
+        batches) takes, so two of them cannot deadlock on PostgreSQL."""
+        for memory_id, n in sorted(counts.items()):
             self.session.execute(
                 update(Memory)
                 .where(Memory.tenant_id == tenant_id, Memory.id == memory_id)
@@ -285,7 +301,8 @@ class MemoryRepository:
             update(table)
             .where(table.c.id == bindparam("key"))
             .values(strength=bindparam("new_strength"), stability=bindparam("new_stability")),
-            [{"key": i, "new_strength": s, "new_stability": st} for i, s, st in values],
+            # in id order, like every multi-row writer (no lock-order deadlock)
+            [{"key": i, "new_strength": s, "new_stability": st} for i, s, st in sorted(values)],
         )
 
     # history

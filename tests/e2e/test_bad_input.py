@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 import service.admin.stats as admin_stats
 import service.memories.service as memory_service
-from storage.models import Memory, MemoryEvent
 from tests.e2e.hostile import CASES as CASES_FOUND_BY_FUZZING
 from tests.e2e.hostile import Hostile
-from tests.helpers import ADMIN_KEY, auth
+from tests.helpers import ADMIN_KEY, auth, database_fingerprint
 
 DEEP: dict[str, Any] = {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}
 BIG_META = {"blob": "x" * 20_000}
@@ -78,16 +76,9 @@ CASES: list[tuple[str, str, str, Any]] = [
 ]
 
 
-def _counts(url: str) -> tuple[int, int, list[tuple[str, int, bool]]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            memories = conn.scalar(select(func.count()).select_from(Memory))
-            events = conn.scalar(select(func.count()).select_from(MemoryEvent))
-            rows = conn.execute(select(Memory.content, Memory.version, Memory.pinned)).all()
-        return int(memories or 0), int(events or 0), sorted((r[0], r[1], r[2]) for r in rows)
-    finally:
-        engine.dispose()
+def _counts(url: str) -> dict[str, tuple[int, str]]:
+    """Row counts and a content hash of every table (``tests.helpers.database_fingerprint``)."""
+    return database_fingerprint(url)
 
 
 @pytest.mark.parametrize(("name", "method", "path", "body"), CASES, ids=[c[0] for c in CASES])

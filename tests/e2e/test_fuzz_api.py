@@ -1,7 +1,8 @@
 """Schemathesis against the in-process app, from the app's own ``/openapi.json``.
 
 Every operation gets seeded, bounded positive (schema-valid) and negative (schema-invalid)
-requests, and every answer is checked: never a 5xx, the body matches the documented schema
+requests, and every answer is checked: never a 5xx, the database unchanged after a 4xx
+(row counts and a hash of every table), the body matches the documented schema
 for its status, the status is documented, and so is the content type. A client generated
 strictly from the document therefore works against the server. The tenant key drives the
 memory API; the admin key drives ``/v1/admin``.
@@ -23,8 +24,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.generation import GenerationMode
+from sqlalchemy import create_engine
 
-from tests.helpers import ADMIN_KEY, auth
+from tests.helpers import ADMIN_KEY, auth, database_fingerprint
 
 SEED = 20261201
 CHECKS = [
@@ -47,7 +49,10 @@ def _operations(client: TestClient, *, admin: bool) -> list[Any]:
 
 
 def _fuzz(client: TestClient, headers: dict[str, str], operations: list[Any]) -> int:
+    """Every answer checked against the document; after every 4xx the database is as it was."""
     calls = 0
+    engine = create_engine(client.database_url)  # type: ignore[attr-defined]
+    known: list[dict[str, tuple[int, str]]] = []  # the fingerprint, while nothing was stored
     for operation in operations:
         for mode, examples in EXAMPLES.items():
 
@@ -66,15 +71,20 @@ def _fuzz(client: TestClient, headers: dict[str, str], operations: list[Any]) ->
                 kwargs.pop("cookies", None)
                 if isinstance(kwargs.get("data"), bytes | str):
                     kwargs["content"] = kwargs.pop("data")
+                before = known.pop() if known else database_fingerprint(engine)
                 response = client.request(**kwargs)
                 calls += 1
                 case.validate_response(response, checks=CHECKS)
+                if 400 <= response.status_code < 500:
+                    assert database_fingerprint(engine) == before, (case.method, case.path)
+                    known.append(before)  # unchanged: the next request's "before"
 
             try:
                 run()
             except Unsatisfiable:
                 # nothing to break in this operation's schema (e.g. no parameters, no body)
                 assert mode is GenerationMode.NEGATIVE, operation.label
+    engine.dispose()
     return calls
 
 

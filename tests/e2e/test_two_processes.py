@@ -1,5 +1,7 @@
 """Two real ``mnemonix serve`` processes on one database, written to at once: every
-acknowledged write (create, update, delete) reaches BOTH processes' indexes within a bound.
+acknowledged write (create, update, delete) reaches BOTH processes' indexes within a bound:
+updated text is found (keyword: every memory; semantic: a sample) and the old text is not,
+deleted memories leave the keyword and semantic indexes (their entry counts match).
 
 The defect this guards: on PostgreSQL, event ids become visible out of commit order, and a
 follower that only read past the highest id it had seen lost whole transactions for ever.
@@ -29,6 +31,7 @@ WRITES_PER_THREAD = 150
 BOUND_SECONDS = 10.0
 """A follower syncs every 2 s; every acknowledged write must be visible everywhere by then."""
 BATCH = 40  # tokens per check query (the keyword channel hands at most 50 hits to fusion)
+SAMPLE = 15  # live memories checked through the semantic channel, each by its token
 
 
 def _token() -> str:
@@ -87,9 +90,9 @@ def _writer(bases: list[str], headers: dict[str, str], seed: int, ledger: Ledger
         ledger.live.update(mine)
 
 
-def _search(client: httpx.Client, tokens: list[str]) -> list[Any]:
+def _search(client: httpx.Client, tokens: list[str], channel: str = "keyword") -> list[Any]:
     response = client.post(
-        "/v1/search", json={"query": " ".join(tokens), "channels": ["keyword"], "limit": 100}
+        "/v1/search", json={"query": " ".join(tokens), "channels": [channel], "limit": 100}
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -115,11 +118,17 @@ def _problems(client: httpx.Client, ledger: Ledger) -> list[str]:
     for start in range(0, len(gone), BATCH):
         stale = _search(client, gone[start : start + BATCH])
         found += [f"old or deleted text still finds {h['memory']['id']}" for h in stale]
+    # the semantic channel has the current text too (a sample: one query per memory)
+    for memory_id, token in random.Random(len(items)).sample(items, min(SAMPLE, len(items))):
+        hits = _search(client, [token], "semantic")[:10]
+        if memory_id not in {str(h["memory"]["id"]) for h in hits}:
+            found.append(f"semantic channel does not find {memory_id} by {token}")
     # a deleted memory's stale index entry is hidden by search (its row is gone): count them
     stats = client.get("/v1/admin/stats", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-    entries = stats.json()["indexes"]["keyword"]["entries"]
-    if entries != len(ledger.live):
-        found.append(f"keyword index holds {entries} memories, not {len(ledger.live)}")
+    for channel in ("keyword", "semantic"):
+        entries = stats.json()["indexes"][channel]["entries"]
+        if entries != len(ledger.live):
+            found.append(f"{channel} index holds {entries} memories, not {len(ledger.live)}")
     return found
 
 
