@@ -82,7 +82,36 @@ def test_the_budget_holds_over_a_thousand_memories(
     assert "Session s" in str(top["context"]) and "] Bob: Turn" in str(top["context"])
 
 
+def test_superseded_memories_stay_out(client: TestClient, headers: dict[str, str]) -> None:
+    """Supersession on (the default): the newer fact replaces the older at write time, and
+    the block holds only what is current."""
+
+    def add(content: str, occurred_at: str) -> str:
+        response = client.post(
+            "/v1/memories",
+            json={"content": content, "user_id": "u1", "occurred_at": occurred_at},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    add("My favorite restaurant is Chez Panisse.", "2024-01-01T00:00:00Z")
+    new = add("My favorite restaurant is Nopa now.", "2025-01-01T00:00:00Z")
+    result = _context(client, headers, query="favorite restaurant", max_tokens=300, user_id="u1")
+    assert result["memory_ids"] == [new]
+    assert "Chez Panisse" not in str(result["context"])
+
+
 def test_duplicates_and_contradictions(client: TestClient, headers: dict[str, str]) -> None:
+    """Supersession off: the lifecycle only flags the contradiction, and the block marks the
+    newer memory current and the older outdated."""
+    policy = client.put(
+        "/v1/admin/tenants/acme/lifecycle-policy",
+        json={"supersession": False},
+        headers=auth(ADMIN_KEY),
+    )
+    assert policy.status_code == 200
+
     def add(content: str, occurred_at: str) -> str:
         response = client.post(
             "/v1/memories",
