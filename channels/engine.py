@@ -21,6 +21,8 @@ from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
 from channels.catalog import Catalog
 from channels.context import ConversationIndex, context_vector, with_context
 from channels.fusion import FusedHit, fuse
+from channels.registry import ChannelSpec
+from channels.registry import specs as registered
 from channels.rwlock import ReadWriteLock
 from storage.quantization import Code, decode
 
@@ -110,18 +112,28 @@ class RetrievalEngine:
         weight_policy: WeightPolicy | None = None,
         fetch_vectors: VectorSource | None = None,
         load_entries: EntrySource | None = None,
+        specs: Mapping[str, ChannelSpec] | None = None,
     ) -> None:
         self.channels = dict(channels)
+        self._specs = dict(registered() if specs is None else specs)
         self._fetch = fetch_vectors
-        semantic = self.channels.get("semantic")
-        if fetch_vectors is not None and hasattr(semantic, "rescore"):
-            semantic.rescore = self._rescore  # type: ignore[union-attr]
+        for name, channel in self.channels.items():
+            spec = self._specs.get(name)
+            if fetch_vectors is not None and spec is not None and spec.needs_rescorer:
+                channel.rescore = self._rescore  # type: ignore[attr-defined]
         self.catalog = Catalog()
         self._conversations = ConversationIndex()
         self._held: dict[uuid.UUID, IndexEntry] | None = None if load_entries else {}
         self._load = load_entries or self._held_entries
         self._pool = pool
-        self._weights = dict(weights)
+        self._weights = {  # a channel the weights leave out gets its spec's default, not 0
+            name: float(
+                weights[name]
+                if name in weights
+                else getattr(self._specs.get(name), "default_weight", 1.0)
+            )
+            for name in self.channels
+        }
         self._rrf_k = rrf_k
         self._budget_s = budget_ms / 1000.0
         self._policy = weight_policy

@@ -18,12 +18,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
+from lifecycle.types import Embed
 from storage.db import unit_of_work
 from storage.locks import RunnerLock
 from storage.models import LifecycleRun, Memory, Tenant
@@ -38,7 +37,6 @@ from storage.repositories import LifecycleRunRepository
 from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix.lifecycle")
-Embed = Callable[[Sequence[str]], np.ndarray]
 Key = tuple[uuid.UUID, uuid.UUID]
 
 

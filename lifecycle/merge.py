@@ -11,7 +11,6 @@ dissolves the consolidation (``dissolve``): the sources come back as they were.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,13 +24,13 @@ from lifecycle.consolidate import clusters, extractive_summary, token_overlap, w
 from lifecycle.contradictions import Stated, contradictions, extract_claims
 from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
+from lifecycle.types import Embed
 from storage.db import unit_of_work
 from storage.models import Memory
 from storage.quantization import Code, decode, encode, normalize
 from storage.records import content_hash
 from storage.repositories import LinkRepository, MemoryRepository
 
-Embed = Callable[[Sequence[str]], np.ndarray]
 MAX_CONSOLIDATED_CHARS = 32_000
 
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.base import Channel, FloatArray
 from channels.engine import IndexEntry, RetrievalEngine
-from channels.registry import build_channels, weight_policy
-from channels.semantic import TIER_BITS as INDEX_BITS
+from channels.registry import build_channels, resolve_weights, weight_policy
+from channels.semantic import INDEX_BITS
 from service.settings import Settings
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository, TenantRepository
@@ -146,7 +146,7 @@ class IndexRegistry:
         return RetrievalEngine(
             channels,
             pool=self._pool,
-            weights=search.weights,
+            weights=resolve_weights(search.weights),
             rrf_k=search.rrf_k,
             budget_ms=search.channel_budget_ms,
             weight_policy=weight_policy if search.adaptive else None,

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 
-from channels.registry import CHANNEL_NAMES
+from channels.registry import channel_names
 from service.validation import (
     NOT_BLANK,
     NOT_BLANK_RE,
@@ -35,8 +35,8 @@ __all__ = ["Content", "Metadata", "ScopeId", "Timestamp", "as_utc"]
 
 
 def check_channel(name: str) -> str:
-    if name not in CHANNEL_NAMES:
-        raise ValueError(f"unknown channel; known: {', '.join(CHANNEL_NAMES)}")
+    if name not in channel_names():
+        raise ValueError(f"unknown channel; known: {', '.join(channel_names())}")
     return name
 
 
@@ -48,7 +48,7 @@ Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 ChannelName = Annotated[
     str,
     AfterValidator(check_channel),
-    WithJsonSchema({"type": "string", "enum": list(CHANNEL_NAMES)}),
+    WithJsonSchema({"type": "string", "enum": list(channel_names())}),
 ]
 
 

@@ -15,12 +15,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Tuned on LoCoMo dev (bench/locomo.py --tune and docs/benchmarks.md), with the adaptive policy on.
-DEFAULT_WEIGHTS = {"semantic": 0.8, "keyword": 1.0, "graph": 0.3, "temporal": 0.6}
-
 
 class SearchSettings(BaseModel):
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: dict[str, float] = Field(default_factory=dict)
+    """Per-channel fusion weights; a channel not named gets its spec's default weight
+    (``channels.registry``), never 0."""
     rrf_k: float = Field(8.0, gt=0)
     channel_budget_ms: float = Field(250.0, gt=0)
     depth: int = Field(50, ge=1, le=1000)

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from channels.engine import SearchOutcome, SearchSpec
-from channels.registry import CHANNEL_NAMES
+from channels.registry import channel_names, specs
 from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
 from service.state import AppState
@@ -22,12 +22,13 @@ from storage.types import utcnow
 
 def search(state: AppState, *, tenant_id: uuid.UUID, request: SearchRequest) -> SearchResponse:
     started = time.perf_counter()
-    names = request.channels or list(CHANNEL_NAMES)
-    unknown = sorted(set(names) - set(CHANNEL_NAMES))
-    unknown += sorted(set(request.weights or {}) - set(CHANNEL_NAMES))
+    known = channel_names()
+    names = request.channels or list(known)
+    unknown = sorted(set(names) - set(known))
+    unknown += sorted(set(request.weights or {}) - set(known))
     if unknown:
         raise InvalidInput(
-            f"Unknown channel(s): {', '.join(unknown)}. Known: {', '.join(CHANNEL_NAMES)}.",
+            f"Unknown channel(s): {', '.join(unknown)}. Known: {', '.join(known)}.",
             field="channels",
         )
     timings: dict[str, float] = {}
@@ -56,7 +57,8 @@ def _ranked(
 ) -> SearchOutcome:
     """Embed the query (once) and run the channels: the CPU-bound part of a search."""
     vector = None
-    if "semantic" in names:
+    declared = specs()
+    if any(declared[name].needs_vector for name in names if name in declared):
         t0 = time.perf_counter()
         vector = state.embedder.embed([request.query])[0]
         timings["embed"] = (time.perf_counter() - t0) * 1000.0
