@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from channels.base import Channel
 from channels.entities import query_entities
@@ -37,6 +38,9 @@ class ChannelSpec:
     """It has a ``rescore`` attribute the engine sets to a reader of stored vectors."""
     boost: Boost | None = None
     """Its adaptive rule (query form -> weight multiplier), applied before fusion."""
+    feedback: Literal["text", "vector"] | None = None
+    """How a second pass re-asks it (``channels.feedback``): ``text`` with RM3 terms added
+    to the query, ``vector`` with the Rocchio-moved query vector; ``None``: no second pass."""
 
 
 _SPECS: dict[str, ChannelSpec] = {}
@@ -93,9 +97,12 @@ register(
         default_weight=0.8,
         needs_vector=True,
         needs_rescorer=True,
+        feedback="vector",
     )
 )
-register(ChannelSpec("keyword", lambda dimension: KeywordChannel(), default_weight=1.0))
+register(
+    ChannelSpec("keyword", lambda dimension: KeywordChannel(), default_weight=1.0, feedback="text")
+)
 register(
     ChannelSpec(
         "temporal", lambda dimension: TemporalChannel(), default_weight=0.6, boost=_time_boost
@@ -104,15 +111,6 @@ register(
 register(
     ChannelSpec("graph", lambda dimension: GraphChannel(), default_weight=0.3, boost=_entity_boost)
 )
-
-
-def weight_policy(text: str, weights: Mapping[str, float]) -> dict[str, float]:
-    """The registered channels' boosts applied to ``weights`` (see ``boosts``)."""
-    adapted = dict(weights)
-    for name, (factor, _) in boosts(text).items():
-        if name in adapted:
-            adapted[name] *= factor
-    return adapted
 
 
 def boosts(text: str) -> dict[str, tuple[float, str]]:

@@ -42,7 +42,8 @@ def check_channel(name: str) -> str:
 
 MAX_BATCH = 500
 MAX_SEARCH_LIMIT = 100
-MAX_QUERY_CHARS = 4000
+MAX_QUERY_CHARS = 16_000
+"""Room for a whole dialogue history as the query (``channels.query_plan``)."""
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A JSON number (an integer is fine): never a string, a boolean, NaN or Infinity."""
 ChannelName = Annotated[
@@ -221,6 +222,8 @@ class SearchRequest(Strict):
     channels: list[ChannelName] | None = Field(None, min_length=1)
     weights: dict[ChannelName, Annotated[Number, Field(ge=0, le=100)]] | None = None
     explain: StrictBool = False
+    min_relevance: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    """Only hits whose ``relevance`` is at least this; an empty list when nothing is."""
 
     @field_validator("query")
     @classmethod
@@ -238,6 +241,8 @@ class ChannelRankRead(BaseModel):
 class SearchHit(BaseModel):
     memory: MemoryRead
     score: float
+    relevance: float = Field(ge=0, le=1)
+    """Estimated probability that the memory is relevant to the query (calibrated on LoCoMo)."""
     channels: dict[str, ChannelRankRead]
     explanation: dict[str, dict[str, Any]] | None = None
 
@@ -247,6 +252,9 @@ class SearchResponse(BaseModel):
     timings_ms: dict[str, float]
     missing_channels: dict[str, str] = Field(default_factory=dict)
     weights: dict[str, float] | None = None
+    adaptation: dict[str, Any] | None = None
+    """With ``explain``: the query's form and parts, why each channel's weight moved from its
+    default, and what the feedback pass added (expansion terms, neighbouring turns)."""
 
 
 class Health(BaseModel):

@@ -30,7 +30,8 @@ class SearchSettings(BaseModel):
     start, so a search's channels never compete with a queue of others for the cores."""
     """How many candidates each channel contributes to fusion."""
     adaptive: bool = True
-    """Raise the temporal / graph weights when the query names a time or an entity."""
+    """Adapt the fusion weights to each query: the channels' rules (a time expression, a named
+    entity) and the evidence (how peaked and how corroborated each channel's list is)."""
 
 
 class LimitSettings(BaseModel):

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from channels.engine import SearchOutcome, SearchSpec
-from channels.registry import channel_names, specs
+from channels.registry import channel_names
 from service.metrics import record_search
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
 from service.state import AppState
@@ -55,18 +55,13 @@ def _ranked(
     names: list[str],
     timings: dict[str, float],
 ) -> SearchOutcome:
-    """Embed the query (once) and run the channels: the CPU-bound part of a search."""
-    vector = None
-    declared = specs()
-    if any(declared[name].needs_vector for name in names if name in declared):
-        t0 = time.perf_counter()
-        vector = state.embedder.embed([request.query])[0]
-        timings["embed"] = (time.perf_counter() - t0) * 1000.0
+    """Plan, embed (the engine asks for the query parts' embeddings when a channel that
+    reads vectors runs) and rank: the CPU-bound part of a search."""
     spec = SearchSpec(
         text=request.query,
         reference_time=request.reference_time or utcnow(),
         limit=request.limit,
-        vector=vector,
+        embed=state.embedder.embed,
         user_id=request.user_id,
         agent_id=request.agent_id,
         session_id=request.session_id,
@@ -96,12 +91,13 @@ def _response(
     results = []
     for hit in outcome.hits:
         row = rows.get(hit.memory_id)
-        if row is None:  # deleted between ranking and loading
+        if row is None or hit.relevance < request.min_relevance:  # or deleted meanwhile
             continue
         results.append(
             SearchHit(
                 memory=MemoryRead.of(row),
                 score=hit.fused.score,
+                relevance=round(hit.relevance, 4),
                 channels={
                     name: ChannelRankRead(rank=r.rank, score=r.score)
                     for name, r in hit.fused.channels.items()
@@ -116,4 +112,5 @@ def _response(
         timings_ms={k: round(v, 3) for k, v in timings.items()},
         missing_channels=outcome.missing,
         weights=outcome.weights if request.explain else None,
+        adaptation=outcome.explain if request.explain else None,
     )

@@ -93,7 +93,9 @@ def test_a_channel_registered_by_its_spec_is_searched_fused_and_explained(
     assert top["memory"]["id"] == ids[0]
     assert top["channels"]["prefix"]["rank"] == 1
     assert top["explanation"]["prefix"] == {"completed": ["xylophone"]}
-    assert body["weights"]["prefix"] == 0.5  # its spec's default: the settings never named it
+    # its spec's default (the settings never named it), moved only by the evidence
+    assert body["weights"]["prefix"] > 0
+    assert all("query ends" not in r for r in body["adaptation"]["reasons"].get("prefix", []))
 
     alone = client.post(
         "/v1/search", json={"query": "xylo", "channels": ["prefix"]}, headers=headers
@@ -103,7 +105,13 @@ def test_a_channel_registered_by_its_spec_is_searched_fused_and_explained(
     boosted = client.post(
         "/v1/search", json={"query": "xylo!", "explain": True}, headers=headers
     ).json()
-    assert boosted["weights"]["prefix"] == 1.5  # its adaptive rule fired
+    assert "x3: the query ends with '!'" in boosted["adaptation"]["reasons"]["prefix"]
+    given = client.post(
+        "/v1/search",
+        json={"query": "xylo!", "explain": True, "weights": {"prefix": 0.25}},
+        headers=headers,
+    ).json()
+    assert given["weights"]["prefix"] == 0.25  # a caller's weight is used as given
 
     stats = client.get("/v1/admin/stats", headers=auth(ADMIN_KEY)).json()
     assert stats["indexes"]["prefix"]["entries"] == 3
