@@ -21,6 +21,7 @@ import argparse
 import itertools
 import json
 import math
+import random
 import re
 import sys
 import time
@@ -83,6 +84,26 @@ def long_query(conv: Conversation, question: dict[str, Any], limit: int = LONG_C
     last = conv.turns[-1]["metadata"]["speaker"]
     asker = next((s for s in speakers if s != last), last)
     return "\n".join([*lines, f"{asker}: {question['question']}"])
+
+
+def typo_query(question: str, seed: int = 0) -> str:
+    """The question with a typo in every other long word (two neighbouring letters swapped),
+    seeded by the text: a robustness mode for chats typed in a hurry."""
+    rng = random.Random(f"{seed}:{question}")
+    words = question.split(" ")
+    for i, word in enumerate(words):
+        if len(word) >= 5 and word.isalpha() and rng.random() < 0.5:
+            j = rng.randrange(1, len(word) - 2)
+            words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    return " ".join(words)
+
+
+def query_text(conv: Conversation, question: dict[str, Any], mode: str) -> str:
+    if mode == "long":
+        return long_query(conv, question)
+    if mode == "typo":
+        return typo_query(question["question"])
+    return str(question["question"])
 
 
 def select(conversations: list[Conversation], spec: str) -> list[Conversation]:
@@ -205,7 +226,7 @@ def search_all(
         user = f"locomo-{conv.sample_id}-{run_id}"
         for q in conv.questions:
             body: dict[str, Any] = {
-                "query": q["question"] if mode == "question" else long_query(conv, q),
+                "query": query_text(conv, q, mode),
                 "user_id": user,
                 "limit": 50,
                 "reference_time": conv.last_time.isoformat(),
@@ -267,9 +288,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--mode",
-        choices=("question", "long", "both"),
+        choices=("question", "long", "typo", "both"),
         default="both",
-        help="question: the question alone; long: the preceding dialogue plus the question",
+        help="question: the question alone; long: the preceding dialogue plus the question; "
+        "typo: the question with typos; both: question and long",
     )
     parser.add_argument("--rrf-k", type=float, default=60.0)
     args = parser.parse_args()

@@ -35,14 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.locomo import (  # noqa: E402
     Conversation,
     load,
-    long_query,
     print_table,
+    query_text,
     score,
     select,
 )
 from channels.embedder import build_embedder  # noqa: E402
 from channels.engine import IndexEntry, RetrievalEngine, SearchSpec  # noqa: E402
 from channels.registry import build_channels, resolve_weights  # noqa: E402
+from service.settings import SearchSettings  # noqa: E402
 
 Run = tuple[int, list[str], set[str]]
 
@@ -96,6 +97,7 @@ def build(
             build_channels(dimension=embedder.dimension),
             pool=pool,
             weights=resolve_weights(),
+            rrf_k=SearchSettings().rrf_k,
             budget_ms=60_000,
         )
         entries, dia = [], {}
@@ -138,7 +140,7 @@ def evaluate(
         if k is not None:
             engine._rrf_k = k
         for q in conv.questions:
-            text = q["question"] if mode == "question" else long_query(conv, q)
+            text = query_text(conv, q, mode)
             out = engine.search(
                 SearchSpec(
                     text=text,
@@ -187,7 +189,7 @@ def main() -> None:
     )
     parser.add_argument("path", type=Path)
     parser.add_argument("--conversations", default="all", help="e.g. 0-3, 4-5, 0,2 or all")
-    parser.add_argument("--mode", choices=("question", "long", "both"), default="question")
+    parser.add_argument("--mode", choices=("question", "long", "typo", "both"), default="question")
     parser.add_argument("--grid", action="store_true")
     parser.add_argument("--ablate", action="append", default=[], help="a Tuning flag to turn off")
     parser.add_argument("--enable", action="append", default=[], help="a Tuning flag to turn on")

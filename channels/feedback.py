@@ -17,8 +17,9 @@ and asks again with what they share:
   conversation neighbours, ranked in the order of the hits they came from.
 
 Each feedback ranking is fused next to the first pass's at ``SHARE`` of the weight of the
-channel it re-ran (the neighbours at ``SHARE`` of the mean channel weight), so feedback adds
-evidence and cannot replace what the query itself found.
+channel it re-ran (the speaker list at ``SHARE``, the neighbours at ``NEIGHBOUR_SHARE`` of the
+mean channel weight: a neighbour is weaker evidence than the hit it sits next to), so
+feedback adds evidence and cannot replace what the query itself found.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ TERMS = 8
 BETA = 0.5
 NEIGHBOUR_HITS = 10
 SHARE = 0.5
+NEIGHBOUR_SHARE = 0.25
 
 
 def rm3_terms(

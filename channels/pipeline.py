@@ -24,7 +24,14 @@ import numpy as np
 from channels.adaptive import adapt
 from channels.base import FloatArray, Hit, Query
 from channels.entities import extract_entities
-from channels.feedback import FEEDBACK_DOCS, SHARE, neighbour_hits, rm3_terms, rocchio
+from channels.feedback import (
+    FEEDBACK_DOCS,
+    NEIGHBOUR_SHARE,
+    SHARE,
+    neighbour_hits,
+    rm3_terms,
+    rocchio,
+)
 from channels.fusion import FusedHit, fuse
 from channels.query_plan import QueryPlan, combine_parts, plan_query
 from channels.recall import Tuning
@@ -36,7 +43,6 @@ if TYPE_CHECKING:
 
 NEIGHBOURS = "neighbours"
 SPEAKER = "speaker"
-SPEAKER_SHARE = 0.5
 FEEDBACK = "+feedback"
 
 
@@ -101,7 +107,7 @@ def run_search(engine: RetrievalEngine, spec: SearchSpec) -> SearchOutcome:
         for hit in hits:
             whys.setdefault(hit.key, {})[name] = hit.why
     out: list[ResultHit] = []
-    for item in fused:
+    for position, item in enumerate(fused, start=1):
         memory_id = engine.catalog.memory_id(item.key)
         if memory_id is None:
             continue
@@ -113,7 +119,7 @@ def run_search(engine: RetrievalEngine, spec: SearchSpec) -> SearchOutcome:
         if via:
             why["feedback"] = {"ranks": via}
         result = FusedHit(item.key, item.score, own)
-        out.append(ResultHit(memory_id, result, why, relevance(item.channels)))
+        out.append(ResultHit(memory_id, result, why, relevance(item.channels, position)))
     timings["fusion_total"] = (time.perf_counter() - started) * 1000.0
     explain = {
         "form": plan.form,
@@ -200,7 +206,7 @@ def _second_pass(
         said = _spoken_by_named(engine, spec, plan, [h.key for h in first])
         if said:
             extra[SPEAKER] = said
-            extra_weights[SPEAKER] = SPEAKER_SHARE * sum(weights.values()) / len(weights)
+            extra_weights[SPEAKER] = SHARE * sum(weights.values()) / len(weights)
             added["speaker"] = len(said)
     if tuning.neighbours and weights:
         near = neighbour_hits([h.key for h in first], engine.neighbours)
@@ -209,7 +215,7 @@ def _second_pass(
             near = [h for h, kept in zip(near, keep.tolist(), strict=True) if kept]
         if near:
             extra[NEIGHBOURS] = near
-            extra_weights[NEIGHBOURS] = SHARE * sum(weights.values()) / len(weights)
+            extra_weights[NEIGHBOURS] = NEIGHBOUR_SHARE * sum(weights.values()) / len(weights)
             added["neighbours"] = len(near)
     return extra, extra_weights, added
 

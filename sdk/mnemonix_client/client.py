@@ -101,8 +101,11 @@ class Mnemonix(BaseClient):
         channels: Sequence[str] | None = None,
         weights: Mapping[str, float] | None = None,
         explain: bool = False,
+        min_relevance: float = 0.0,
     ) -> SearchResult:
-        """Search is read-only, so it is retried like an idempotent call."""
+        """Search is read-only, so it is retried like an idempotent call. ``min_relevance``
+        keeps only hits whose estimated relevance (a probability) is at least that: an empty
+        result means nothing relevant is stored."""
         body = {
             "query": query,
             "user_id": user_id,
@@ -114,6 +117,7 @@ class Mnemonix(BaseClient):
             "channels": list(channels) if channels else None,
             "weights": dict(weights) if weights else None,
             "explain": explain,
+            "min_relevance": min_relevance,
         }
         return SearchResult.model_validate(
             self.request("POST", "/v1/search", json=body, retry_post=True)

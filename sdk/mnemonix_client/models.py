@@ -68,6 +68,8 @@ class ChannelRank(_Model):
 class SearchHit(_Model):
     memory: Memory
     score: float
+    relevance: float = 0.0
+    """Estimated probability that the memory is relevant to the query."""
     channels: dict[str, ChannelRank]
     explanation: dict[str, dict[str, Any]] | None = None
 
@@ -77,3 +79,5 @@ class SearchResult(_Model):
     timings_ms: dict[str, float]
     missing_channels: dict[str, str] = {}
     weights: dict[str, float] | None = None
+    adaptation: dict[str, Any] | None = None
+    """With ``explain``: the query's form, why weights moved, what feedback added."""

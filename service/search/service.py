@@ -91,13 +91,14 @@ def _response(
     results = []
     for hit in outcome.hits:
         row = rows.get(hit.memory_id)
-        if row is None or hit.relevance < request.min_relevance:  # or deleted meanwhile
+        relevance = round(hit.relevance, 4)  # filtered on the value the client sees
+        if row is None or relevance < request.min_relevance:  # or deleted meanwhile
             continue
         results.append(
             SearchHit(
                 memory=MemoryRead.of(row),
                 score=hit.fused.score,
-                relevance=round(hit.relevance, 4),
+                relevance=relevance,
                 channels={
                     name: ChannelRankRead(rank=r.rank, score=r.score)
                     for name, r in hit.fused.channels.items()
