@@ -9,19 +9,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
+    """Each flag's gain in turn-level Recall@10 (categories 1-4) on the LoCoMo tune split
+    (conversations 0-3), all else at its default, k=8 (docs/benchmarks.md)."""
+
     split_dialogue: bool = True
-    """Plan a dialogue as focus + context parts (``channels.query_plan``)."""
+    """Plan a dialogue as focus + context parts (``channels.query_plan``): dialogue queries
+    0.060 -> 0.777."""
     boosts: bool = True
-    """The channels' adaptive rules (``ChannelSpec.boost``)."""
+    """The channels' adaptive rules (``ChannelSpec.boost``): +0.008."""
     evidence: bool = False
-    """Confidence and agreement weights (``channels.adaptive``). Measured on the tune split
-    at k=8: -0.012 Recall@10 on questions, -0.008 on dialogue queries, -0.012 on typo'd
-    questions, so off until a data set shows them paying."""
+    """Confidence and agreement weights (``channels.adaptive``): -0.006 on questions, so
+    off (also no gain on dialogue or typo'd queries) until a data set shows them paying."""
     rm3: bool = True
-    """RM3 terms for text channels (``channels.feedback``)."""
+    """RM3 terms for text channels (``channels.feedback``): +0.003."""
     rocchio: bool = False
-    """Rocchio for vector channels (measured on the tune split: -0.004 Recall@10, so off)."""
+    """Rocchio for vector channels: +0.000, so off (it costs a second semantic search)."""
     speaker: bool = True
-    """First-pass candidates spoken by a person the query names."""
-    neighbours: bool = True
-    """The top hits' conversation neighbours (``NEIGHBOUR_SHARE``): +0.009 / +0.005."""
+    """First-pass candidates spoken by a person the query names: +0.008."""
+    neighbours: bool = False
+    """The top hits' conversation neighbours (``NEIGHBOUR_SHARE``): -0.003, so off."""

@@ -31,21 +31,21 @@ class Ranked(Protocol):
     def score(self) -> float: ...
 
 
-# fitted 2026-12-01 on 7,550 hits (9.2% relevant); see the module docstring for the command
-INTERCEPT = -3.9494
+# fitted 2026-12-01 on 7,550 hits (9.4% relevant); see the module docstring for the command
+INTERCEPT = -4.4962
 RECIPROCAL_RANK: dict[str, float] = {
-    "graph": 1.1628,
-    "keyword": 1.9004,
-    "keyword+feedback": -0.0746,
-    "semantic": 0.3968,
-    "speaker": 0.5021,
-    "temporal": 0.9919,
+    "graph": 1.1432,
+    "keyword": 1.1172,
+    "keyword+feedback": 0.6920,
+    "semantic": 0.0570,
+    "speaker": 0.5100,
+    "temporal": 0.6846,
 }
-COSINE: dict[str, float] = {"semantic": 0.3243}
+COSINE: dict[str, float] = {"semantic": 0.4084}
 """Per list whose score is a cosine: its coefficient on that score."""
-FOUND_BY = 0.0125
+FOUND_BY = 0.1398
 """Coefficient on the number of lists (channels and feedback) that found the hit."""
-POSITION = 0.6911
+POSITION = 0.8462
 """Coefficient on ``1 / position`` in the fused list."""
 
 
