@@ -20,8 +20,10 @@ class Tuning:
     evidence: bool = False
     """Confidence and agreement weights (``channels.adaptive``): -0.006 on questions, so
     off (also no gain on dialogue or typo'd queries) until a data set shows them paying."""
-    rm3: bool = True
-    """RM3 terms for text channels (``channels.feedback``): +0.003."""
+    rm3: bool = False
+    """RM3 terms for text channels (``channels.feedback``): +0.003 (held out +0.002), within
+    the noise, for a second keyword search (~8 ms of a loaded search at 10k memories), so
+    off."""
     rocchio: bool = False
     """Rocchio for vector channels: +0.000, so off (it costs a second semantic search)."""
     speaker: bool = True

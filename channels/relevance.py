@@ -31,21 +31,20 @@ class Ranked(Protocol):
     def score(self) -> float: ...
 
 
-# fitted 2026-12-01 on 7,550 hits (9.4% relevant); see the module docstring for the command
-INTERCEPT = -4.4962
+# fitted 2026-12-01 on 7,550 hits (9.2% relevant); see the module docstring for the command
+INTERCEPT = -4.2518
 RECIPROCAL_RANK: dict[str, float] = {
-    "graph": 1.1432,
-    "keyword": 1.1172,
-    "keyword+feedback": 0.6920,
-    "semantic": 0.0570,
-    "speaker": 0.5100,
-    "temporal": 0.6846,
+    "graph": 1.1311,
+    "keyword": 1.5036,
+    "semantic": 0.1071,
+    "speaker": 0.4845,
+    "temporal": 0.8581,
 }
-COSINE: dict[str, float] = {"semantic": 0.4084}
+COSINE: dict[str, float] = {"semantic": 0.5123}
 """Per list whose score is a cosine: its coefficient on that score."""
-FOUND_BY = 0.1398
+FOUND_BY = 0.0758
 """Coefficient on the number of lists (channels and feedback) that found the hit."""
-POSITION = 0.8462
+POSITION = 1.1261
 """Coefficient on ``1 / position`` in the fused list."""
 
 
