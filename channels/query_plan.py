@@ -21,7 +21,7 @@ turns; the parts keep the newest.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -173,7 +173,3 @@ def combine_parts(
 
 def _rescored(hit: Hit, score: float) -> Hit:
     return Hit(hit.key, score, hit.why)
-
-
-def part_weights(plan: QueryPlan) -> Mapping[str, float]:
-    return {part.role: part.weight for part in plan.parts}
