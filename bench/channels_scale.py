@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from channels.base import Doc, Query  # noqa: E402
-from channels.registry import CHANNEL_FACTORIES  # noqa: E402
+from channels.registry import specs  # noqa: E402
 
 CHANNELS = ("keyword", "graph", "temporal")
 START = datetime(2023, 1, 1, 8, tzinfo=UTC)
@@ -187,7 +187,7 @@ def _measure(name: str, size: int, queries: int) -> dict[str, float]:
     texts = corpus.queries(queries)
     reference = START + timedelta(days=365)
     gc.collect()
-    channel = CHANNEL_FACTORIES[name](384)
+    channel = specs()[name].factory(384)
     before = _rss()
     started = time.perf_counter()
     channel.rebuild(docs)

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 from bench.common import median, percentile  # noqa: E402
 from bench.locomo import Conversation, ingest, load, score  # noqa: E402
-from channels.semantic import TIER_BITS as INDEX_BITS  # noqa: E402
+from channels.semantic import INDEX_BITS  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.lifecycle import run_for_app  # noqa: E402
 from service.settings import Settings  # noqa: E402

@@ -21,6 +21,7 @@ import argparse
 import itertools
 import json
 import math
+import random
 import re
 import sys
 import time
@@ -61,6 +62,59 @@ class Conversation:
     turns: list[dict[str, Any]]
     last_time: datetime
     questions: list[dict[str, Any]] = field(default_factory=list)
+
+
+LONG_CHARS = 6000
+"""Long-query mode: at most this much of the preceding dialogue goes into the query."""
+
+
+def long_query(conv: Conversation, question: dict[str, Any], limit: int = LONG_CHARS) -> str:
+    """The question as an agent with a chat history would send it: the conversation's most
+    recent turns (whole turns, oldest first, up to ``limit`` characters in all) followed by
+    the question, asked by the speaker who did not speak last."""
+    lines: list[str] = []
+    used = len(question["question"]) + 40
+    for turn in reversed(conv.turns):
+        if used + len(turn["content"]) + 1 > limit:
+            break
+        lines.append(turn["content"])
+        used += len(turn["content"]) + 1
+    lines.reverse()
+    speakers = list(dict.fromkeys(t["metadata"]["speaker"] for t in conv.turns))
+    last = conv.turns[-1]["metadata"]["speaker"]
+    asker = next((s for s in speakers if s != last), last)
+    return "\n".join([*lines, f"{asker}: {question['question']}"])
+
+
+def typo_query(question: str, seed: int = 0) -> str:
+    """The question with a typo in every other long word (two neighbouring letters swapped),
+    seeded by the text: a robustness mode for chats typed in a hurry."""
+    rng = random.Random(f"{seed}:{question}")
+    words = question.split(" ")
+    for i, word in enumerate(words):
+        if len(word) >= 5 and word.isalpha() and rng.random() < 0.5:
+            j = rng.randrange(1, len(word) - 2)
+            words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    return " ".join(words)
+
+
+def query_text(conv: Conversation, question: dict[str, Any], mode: str) -> str:
+    if mode == "long":
+        return long_query(conv, question)
+    if mode == "typo":
+        return typo_query(question["question"])
+    return str(question["question"])
+
+
+def select(conversations: list[Conversation], spec: str) -> list[Conversation]:
+    """Conversations by index: 'all', '0-3', '4,5' (tune on 0-3, report on 4-5)."""
+    if spec == "all":
+        return conversations
+    chosen: list[int] = []
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        chosen.extend(range(int(low), int(high or low) + 1))
+    return [conversations[i] for i in chosen]
 
 
 def load(path: Path) -> list[Conversation]:
@@ -165,13 +219,14 @@ def search_all(
     run_id: str,
     channels: list[str] | None,
     dia_of: dict[str, str],
+    mode: str = "question",
 ) -> tuple[list[tuple[int, list[str], set[str]]], list[float], list[dict[str, Any]]]:
     runs, latencies, raw = [], [], []
     for conv in conversations:
         user = f"locomo-{conv.sample_id}-{run_id}"
         for q in conv.questions:
             body: dict[str, Any] = {
-                "query": q["question"],
+                "query": query_text(conv, q, mode),
                 "user_id": user,
                 "limit": 50,
                 "reference_time": conv.last_time.isoformat(),
@@ -226,19 +281,33 @@ def main() -> None:
         "--channels-alone", default="auto", help="comma list, 'auto' (all) or 'none'"
     )
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument(
+        "--conversations",
+        default="all",
+        help="indexes into the file: 'all', '0-3' (the tune split) or '4-5' (held out)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("question", "long", "typo", "both"),
+        default="both",
+        help="question: the question alone; long: the preceding dialogue plus the question; "
+        "typo: the question with typos; both: question and long",
+    )
     parser.add_argument("--rrf-k", type=float, default=60.0)
     args = parser.parse_args()
 
-    conversations = load(args.path)
+    conversations = select(load(args.path), args.conversations)
     http = client(args.base_url, api_key(args.api_key))
     run_id = uuid.uuid4().hex[:8]
     dia_of = ingest(http, conversations, run_id)
 
-    runs, latencies, _ = search_all(http, conversations, run_id, None, dia_of)
-    print_table("fused (all channels)", score(runs))
-    print(
-        f"search latency over {len(latencies)} queries: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
-    )
+    modes = ["question", "long"] if args.mode == "both" else [args.mode]
+    for mode in modes:
+        runs, latencies, _ = search_all(http, conversations, run_id, None, dia_of, mode)
+        print_table(f"fused (all channels), {mode} queries", score(runs))
+        print(
+            f"search latency over {len(latencies)} queries: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
+        )
 
     alone = args.channels_alone
     names: list[str] = []
@@ -248,13 +317,15 @@ def main() -> None:
     elif alone != "none":
         names = alone.split(",")
     per_channel: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
-        runs, latencies, raw = search_all(http, conversations, run_id, [name], dia_of)
-        per_channel[name] = raw
-        print_table(f"{name} alone", score(runs))
-        print(
-            f"{name} latency: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
-        )
+    for mode in modes:
+        for name in names:
+            runs, latencies, raw = search_all(http, conversations, run_id, [name], dia_of, mode)
+            if mode == modes[0]:
+                per_channel[name] = raw
+            print_table(f"{name} alone, {mode} queries", score(runs))
+            print(
+                f"{name} latency: p50 {median(latencies):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
+            )
     if args.tune and per_channel:
         tune(per_channel, args.rrf_k)
 

@@ -20,7 +20,11 @@ from typing import Any
 from channels.base import Channel, ChannelStats, Doc, FloatArray, Hit, Query
 from channels.catalog import Catalog
 from channels.context import ConversationIndex, context_vector, with_context
-from channels.fusion import FusedHit, fuse
+from channels.fusion import FusedHit
+from channels.pipeline import run_search
+from channels.recall import Tuning
+from channels.registry import ChannelSpec
+from channels.registry import specs as registered
 from channels.rwlock import ReadWriteLock
 from channels.timeline import CURRENT, Timeline, TimeView
 from storage.quantization import Code, decode
@@ -73,6 +77,11 @@ class SearchSpec:
     """Seconds since the epoch that expiry is judged at (default: the wall clock)."""
     view: TimeView = CURRENT
     """Which memories count (supersession, ``as_of``, ``known_at``): see ``TimeView``."""
+    embed: Callable[[Sequence[str]], FloatArray] | None = None
+    """Texts -> unit-norm embeddings: the engine embeds the query's parts (``vector`` is then
+    ignored) when a channel that reads vectors runs."""
+    tuning: Tuning | None = None
+    """Which pipeline steps run (default: the engine's, normally all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,8 @@ class ResultHit:
     memory_id: uuid.UUID
     fused: FusedHit
     why: Mapping[str, Mapping[str, Any]]
+    relevance: float = 0.0
+    """Estimated probability that the hit is relevant (``channels.relevance``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +100,10 @@ class SearchOutcome:
     missing: dict[str, str]
     weights: dict[str, float]
     rankings: dict[str, list[Hit]]
+    explain: dict[str, Any] = field(default_factory=dict)
+    """The query's form and parts, why each weight moved, what the feedback pass added."""
 
 
-WeightPolicy = Any  # callable (text, base weights) -> weights; see channels.registry
 VectorSource = Callable[[Sequence[uuid.UUID]], Mapping[uuid.UUID, tuple[FloatArray, int]]]
 """memory ids -> (stored vector, its precision in bits), read from SQL (not held in RAM)."""
 EntrySource = Callable[[Sequence[uuid.UUID]], Mapping[uuid.UUID, IndexEntry]]
@@ -116,24 +128,34 @@ class RetrievalEngine:
         weights: Mapping[str, float],
         rrf_k: float = 60.0,
         budget_ms: float = 250.0,
-        weight_policy: WeightPolicy | None = None,
+        tuning: Tuning | None = None,
         fetch_vectors: VectorSource | None = None,
         load_entries: EntrySource | None = None,
+        specs: Mapping[str, ChannelSpec] | None = None,
     ) -> None:
         self.channels = dict(channels)
+        self._specs = dict(registered() if specs is None else specs)
         self._fetch = fetch_vectors
-        semantic = self.channels.get("semantic")
-        if fetch_vectors is not None and hasattr(semantic, "rescore"):
-            semantic.rescore = self._rescore  # type: ignore[union-attr]
+        for name, channel in self.channels.items():
+            spec = self._specs.get(name)
+            if fetch_vectors is not None and spec is not None and spec.needs_rescorer:
+                channel.rescore = self._rescore  # type: ignore[attr-defined]
         self.catalog = Catalog()
         self._conversations = ConversationIndex()
         self._held: dict[uuid.UUID, IndexEntry] | None = None if load_entries else {}
         self._load = load_entries or self._held_entries
         self._pool = pool
-        self._weights = dict(weights)
+        self._weights = {  # a channel the weights leave out gets its spec's default, not 0
+            name: float(
+                weights[name]
+                if name in weights
+                else getattr(self._specs.get(name), "default_weight", 1.0)
+            )
+            for name in self.channels
+        }
         self._rrf_k = rrf_k
         self._budget_s = budget_ms / 1000.0
-        self._policy = weight_policy
+        self.tuning = tuning or Tuning()
         self._lock = ReadWriteLock()
 
     # writes
@@ -323,74 +345,54 @@ class RetrievalEngine:
 
     # reads
 
+    @property
+    def specs(self) -> Mapping[str, ChannelSpec]:
+        return self._specs
+
+    @property
+    def weights(self) -> Mapping[str, float]:
+        return self._weights
+
+    @property
+    def rrf_k(self) -> float:
+        return self._rrf_k
+
     def search(self, spec: SearchSpec) -> SearchOutcome:
-        started = time.perf_counter()
-        names = [n for n in (spec.channels or list(self.channels)) if n in self.channels]
-        weights = dict(self._weights)
-        if self._policy is not None:
-            weights = dict(self._policy(spec.text, weights))
-        if spec.weights:
-            weights.update(spec.weights)
-        weights = {n: w for n, w in weights.items() if n in self.channels}
-        allowed, hidden = self.catalog.viewed(
-            self.catalog.allowed(
-                user_id=spec.user_id,
-                agent_id=spec.agent_id,
-                session_id=spec.session_id,
-                metadata=spec.metadata,
-            ),
-            spec.view,
-        )
-        now = time.time() if spec.now is None else spec.now
-        allowed, expired = self.catalog.unexpired(allowed, now)
-        if hidden:  # replaced (few, whole tenant): dropped from the rankings like the expired
-            expired = expired | hidden
-        query = Query(
-            text=spec.text,
-            reference_time=spec.reference_time,
-            limit=max(spec.depth, spec.limit) + len(expired),
-            vector=spec.vector,
-            allowed=allowed,
-        )
-        runs = {name: _Run() for name in names}
+        return run_search(self, spec)
+
+    def run_channels(
+        self, tasks: Mapping[str, tuple[str, Query]]
+    ) -> tuple[dict[str, list[Hit]], dict[str, float], dict[str, str]]:
+        """Run ``task -> (channel, query)`` concurrently within the budget: the hits and
+        milliseconds of every task that finished, and why the others are missing."""
+        runs = {task: _Run() for task in tasks}
         futures = {
-            name: self._pool.submit(self._run_channel, self.channels[name], query, runs[name])
-            for name in names
+            task: self._pool.submit(self._run_channel, self.channels[name], query, runs[task])
+            for task, (name, query) in tasks.items()
         }
         missing = self._await(futures, runs)
-        rankings: dict[str, list[Hit]] = {}
+        results: dict[str, list[Hit]] = {}
         timings: dict[str, float] = {}
-        for name, future in futures.items():
-            if name in missing:
+        for task, future in futures.items():
+            if task in missing:
                 continue
             error = future.exception()
             if error is not None:
-                missing[name] = f"failed: {type(error).__name__}"
+                missing[task] = f"failed: {type(error).__name__}"
                 continue
-            hits, timings[name] = future.result()
-            if len(expired):  # over-fetched by len(expired): the top depth are left
-                hits = [h for h in hits if h.key not in expired]
-            rankings[name] = hits[: query.limit - len(expired)]
-        fused = fuse(
-            rankings,
-            weights={n: w for n, w in weights.items() if n in rankings},
-            k=self._rrf_k,
-            limit=spec.limit,
-        )
-        whys: dict[int, dict[str, Mapping[str, Any]]] = {}
-        for name, hits in rankings.items():
-            for hit in hits:
-                whys.setdefault(hit.key, {})[name] = hit.why
-        results: list[ResultHit] = []
-        for item in fused:
-            memory_id = self.catalog.memory_id(item.key)
-            if memory_id is not None:
-                why = {n: self._explained(w) for n, w in whys.get(item.key, {}).items()}
-                results.append(ResultHit(memory_id, item, why))
-        timings["fusion_total"] = (time.perf_counter() - started) * 1000.0
-        return SearchOutcome(results, timings, missing, weights, rankings)
+            results[task], timings[task] = future.result()
+        return results, timings, missing
 
-    def _explained(self, why: Mapping[str, Any]) -> Mapping[str, Any]:
+    def entries(self, keys: Sequence[int]) -> dict[int, IndexEntry]:
+        """The committed entries (text, vector) of ``keys``, read back from the source."""
+        ids = {k: m for k in keys if (m := self.catalog.memory_id(k)) is not None}
+        found = self._load(list(ids.values())) if ids else {}
+        return {k: found[m] for k, m in ids.items() if m in found}
+
+    def neighbours(self, key: int) -> tuple[int | None, int | None]:
+        return self._conversations.neighbours(key)
+
+    def explained(self, why: Mapping[str, Any]) -> Mapping[str, Any]:
         """A channel names other memories by key (``via_key``); a client reads their ids."""
         if "via_key" not in why:
             return why

@@ -36,7 +36,9 @@ from channels.base import ChannelStats, Doc, FloatArray, Hit, KeyArray, Query, t
 from channels.context import with_context
 from channels.slots import grown
 
-TIER_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
+INDEX_BITS = {"hot": 8, "warm": 8, "cold": 4, "archived": 1}
+"""Per lifecycle tier: the precision a vector is *indexed* at in RAM (the stored code may be
+finer: see ``lifecycle.decay.TIER_BITS``)."""
 # Lower-confidence-bound margins per precision (cosine units): above the largest
 # |estimated - exact| cosine error measured over 1M query/vector pairs of MiniLM vectors
 # (4-bit: 0.036-0.065; 1-bit asymmetric: 0.185), so noise alone cannot lift a coarse copy
@@ -121,7 +123,7 @@ class SemanticChannel:
         self.remove([d.key for d in docs])
         groups: dict[int, list[Doc]] = {}
         for doc in docs:
-            groups.setdefault(TIER_BITS.get(doc.tier, 8), []).append(doc)
+            groups.setdefault(INDEX_BITS.get(doc.tier, 8), []).append(doc)
         for bits, group in groups.items():
             keys = np.fromiter((d.key for d in group), dtype=np.int64, count=len(group))
             vectors = np.vstack([_indexed_vector(d) for d in group])

@@ -18,12 +18,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle.expiry import erase_expired
@@ -31,6 +29,7 @@ from lifecycle.merge import MergeReport, consolidate_tenant, flag_contradictions
 from lifecycle.policy import TenantPolicy, policy_from_mapping
 from lifecycle.runner import RunReport, decay_rows
 from lifecycle.supersession import DetectReport, Names, detect_tenant
+from lifecycle.types import Embed
 from storage.db import batch, is_write_conflict, unit_of_work
 from storage.locks import RunnerLock
 from storage.models import LifecycleRun, Memory
@@ -39,7 +38,6 @@ from storage.repositories.lifecycle import Position
 from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix.lifecycle")
-Embed = Callable[[Sequence[str]], np.ndarray]
 Key = Position
 
 

@@ -11,7 +11,6 @@ dissolves the consolidation (``dissolve``): the sources come back as they were.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,13 +23,13 @@ from lifecycle.contradictions import Stated, contradictions, extract_claims
 from lifecycle.decay import TIERS
 from lifecycle.policy import ConsolidationPolicy
 from lifecycle.supersession import release
+from lifecycle.types import Embed
 from storage.db import batch, is_write_conflict
 from storage.factory import StoredEmbedding, new_memory
 from storage.models import Memory
 from storage.quantization import Code, decode, encode, normalize
 from storage.repositories import LifecycleScanRepository, LinkRepository, MemoryRepository
 
-Embed = Callable[[Sequence[str]], np.ndarray]
 MAX_CONSOLIDATED_CHARS = 32_000
 
 

@@ -13,20 +13,18 @@ move to a finer tier (it was retrieved again) is re-embedded from its text by ``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from lifecycle.decay import TIER_BITS, DecayPolicy, strength, tier_for
+from lifecycle.types import Embed
 from storage.models import Memory
 from storage.quantization import Code, decode, encode
 from storage.repositories import MemoryRepository
-
-Embed = Callable[[Sequence[str]], np.ndarray]
 
 
 @dataclass

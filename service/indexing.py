@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.base import Channel, FloatArray
 from channels.engine import IndexEntry, RetrievalEngine
-from channels.registry import build_channels, weight_policy
-from channels.semantic import TIER_BITS as INDEX_BITS
+from channels.recall import Tuning
+from channels.registry import build_channels, resolve_weights
+from channels.semantic import INDEX_BITS
 from channels.timeline import INF, Timeline
 from service.settings import Settings
 from storage.quantization import Code, decode, encode
@@ -183,10 +184,10 @@ class IndexRegistry:
         return RetrievalEngine(
             channels,
             pool=self._pool,
-            weights=search.weights,
+            weights=resolve_weights(search.weights),
             rrf_k=search.rrf_k,
             budget_ms=search.channel_budget_ms,
-            weight_policy=weight_policy if search.adaptive else None,
+            tuning=Tuning() if search.adaptive else Tuning(boosts=False, evidence=False),
             fetch_vectors=self._stored_vectors,
             load_entries=functools.partial(self._stored_entries, tenant_id),
         )

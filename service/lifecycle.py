@@ -6,15 +6,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle.job import JobConfig, run_job
+from lifecycle.types import Embed
 from service.memories.supersession import proper_names
 from service.metrics import record_lifecycle_run
 from service.settings import LifecycleSettings
@@ -25,7 +25,6 @@ from storage.repositories.erasure import flush_erased
 from storage.types import utcnow
 
 logger = logging.getLogger("mnemonix.lifecycle")
-Embed = Callable[[Sequence[str]], np.ndarray]
 
 
 def run_lifecycle(

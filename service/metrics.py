@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from channels.registry import channel_names
 from storage.repositories.admin import AdminRepository
 
 WINDOW = 1000
@@ -150,7 +151,8 @@ def record_search(
 ) -> None:
     """Called once per search with the engine's per-channel timings (ms)."""
     gone = list(missing)
-    channel_times = {k: v for k, v in timings_ms.items() if k not in {"embed", "fusion_total"}}
+    known = set(channel_names())  # not a query part's or a feedback pass's extra run
+    channel_times = {k: v for k, v in timings_ms.items() if k in known}
     metrics.window.record(channel_times, gone)
     for name, ms in channel_times.items():
         metrics.channel.labels(channel=name).observe(ms / 1000.0)

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 
-from channels.registry import CHANNEL_NAMES
+from channels.registry import channel_names
 from service.privacy.policy import TtlSeconds
 from service.validation import (
     NOT_BLANK,
@@ -38,21 +38,22 @@ __all__ = ["Content", "Metadata", "ScopeId", "Timestamp", "as_utc"]
 
 
 def check_channel(name: str) -> str:
-    if name not in CHANNEL_NAMES:
-        raise ValueError(f"unknown channel; known: {', '.join(CHANNEL_NAMES)}")
+    if name not in channel_names():
+        raise ValueError(f"unknown channel; known: {', '.join(channel_names())}")
     return name
 
 
 MAX_BATCH = 500
 MAX_SEARCH_LIMIT = 100
-MAX_QUERY_CHARS = 4000
+MAX_QUERY_CHARS = 16_000
+"""Room for a whole dialogue history as the query (``channels.query_plan``)."""
 MAX_CONTEXT_TOKENS = 128_000
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A JSON number (an integer is fine): never a string, a boolean, NaN or Infinity."""
 ChannelName = Annotated[
     str,
     AfterValidator(check_channel),
-    WithJsonSchema({"type": "string", "enum": list(CHANNEL_NAMES)}),
+    WithJsonSchema({"type": "string", "enum": list(channel_names())}),
 ]
 
 
@@ -338,6 +339,8 @@ class SearchRequest(Strict):
             "superseded at it). Deleted memories are gone for good and never return."
         ),
     )
+    min_relevance: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    """Only hits whose ``relevance`` is at least this; an empty list when nothing is."""
 
     @field_validator("query")
     @classmethod
@@ -355,6 +358,8 @@ class ChannelRankRead(BaseModel):
 class SearchHit(BaseModel):
     memory: MemoryRead
     score: float
+    relevance: float = Field(ge=0, le=1)
+    """Estimated probability that the memory is relevant to the query (calibrated on LoCoMo)."""
     channels: dict[str, ChannelRankRead]
     explanation: dict[str, dict[str, Any]] | None = None
 
@@ -366,6 +371,9 @@ class SearchResponse(BaseModel):
     weights: dict[str, float] | None = None
     tokens: int | None = None
     """With ``max_tokens``: the returned contents' token count."""
+    adaptation: dict[str, Any] | None = None
+    """With ``explain``: the query's form and parts, why each channel's weight moved from its
+    default, and what the feedback pass added (expansion terms, neighbouring turns)."""
 
 
 class Health(BaseModel):

@@ -16,12 +16,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Tuned on LoCoMo dev (bench/locomo.py --tune and docs/benchmarks.md), with the adaptive policy on.
-DEFAULT_WEIGHTS = {"semantic": 0.8, "keyword": 1.0, "graph": 0.3, "temporal": 0.6}
-
 
 class SearchSettings(BaseModel):
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: dict[str, float] = Field(default_factory=dict)
+    """Per-channel fusion weights; a channel not named gets its spec's default weight
+    (``channels.registry``), never 0."""
     rrf_k: float = Field(8.0, gt=0)
     channel_budget_ms: float = Field(250.0, gt=0)
     depth: int = Field(50, ge=1, le=1000)
@@ -32,7 +31,8 @@ class SearchSettings(BaseModel):
     start, so a search's channels never compete with a queue of others for the cores."""
     """How many candidates each channel contributes to fusion."""
     adaptive: bool = True
-    """Raise the temporal / graph weights when the query names a time or an entity."""
+    """Adapt the fusion weights to each query: the channels' rules (a time expression, a named
+    entity) and the evidence (how peaked and how corroborated each channel's list is)."""
 
 
 class LimitSettings(BaseModel):

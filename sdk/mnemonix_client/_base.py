@@ -173,6 +173,7 @@ def search_body(
     include_superseded: bool,
     as_of: datetime | None,
     known_at: datetime | None,
+    min_relevance: float,
 ) -> dict[str, Any]:
     """The ``POST /v1/search`` body (``None`` fields are left out when sent)."""
     return {
@@ -190,6 +191,7 @@ def search_body(
         "include_superseded": include_superseded or None,
         "as_of": as_of,
         "known_at": known_at,
+        "min_relevance": min_relevance or None,
     }
 
 

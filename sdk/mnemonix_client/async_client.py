@@ -131,6 +131,7 @@ class AsyncMnemonix(BaseClient):
         include_superseded: bool = False,
         as_of: datetime | None = None,
         known_at: datetime | None = None,
+        min_relevance: float = 0.0,
     ) -> SearchResult:
         """As ``Mnemonix.search``."""
         body = search_body(
@@ -148,6 +149,7 @@ class AsyncMnemonix(BaseClient):
             include_superseded=include_superseded,
             as_of=as_of,
             known_at=known_at,
+            min_relevance=min_relevance,
         )
         return SearchResult.model_validate(
             await self.request("POST", "/v1/search", json=body, retry_post=True)

@@ -144,9 +144,12 @@ class Mnemonix(BaseClient):
         include_superseded: bool = False,
         as_of: datetime | None = None,
         known_at: datetime | None = None,
+        min_relevance: float = 0.0,
     ) -> SearchResult:
         """Search is read-only, so it is retried like an idempotent call. With ``max_tokens``
-        only the best hits whose contents together fit that many tokens come back."""
+        only the best hits whose contents together fit that many tokens come back;
+        ``min_relevance`` keeps only hits whose estimated relevance (a probability) is at
+        least that: an empty result means nothing relevant is stored."""
         body = search_body(
             query,
             user_id=user_id,
@@ -162,6 +165,7 @@ class Mnemonix(BaseClient):
             include_superseded=include_superseded,
             as_of=as_of,
             known_at=known_at,
+            min_relevance=min_relevance,
         )
         return SearchResult.model_validate(
             self.request("POST", "/v1/search", json=body, retry_post=True)

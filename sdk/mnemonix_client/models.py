@@ -75,6 +75,8 @@ class ChannelRank(_Model):
 class SearchHit(_Model):
     memory: Memory
     score: float
+    relevance: float = 0.0
+    """Estimated probability that the memory is relevant to the query."""
     channels: dict[str, ChannelRank]
     explanation: dict[str, dict[str, Any]] | None = None
 
@@ -86,6 +88,8 @@ class SearchResult(_Model):
     weights: dict[str, float] | None = None
     tokens: int | None = None
     """With ``max_tokens``: the returned contents' token count."""
+    adaptation: dict[str, Any] | None = None
+    """With ``explain``: the query's form, why weights moved, what feedback added."""
 
 
 class ContextOmitted(_Model):

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from channels.registry import CHANNEL_NAMES
+from channels.registry import channel_names
 from service.admin.schemas import (
     ChannelHealth,
     IndexStats,
@@ -69,13 +69,13 @@ def collect_stats(state: AppState) -> StatsRead:
         found = tiers.setdefault(tier, TierStats(memories=0, bytes=0))
         found.memories += n
         found.bytes += size
-    indexes = {name: IndexStats(bytes=0, entries=0) for name in CHANNEL_NAMES}
+    indexes = {name: IndexStats(bytes=0, entries=0) for name in channel_names()}
     for engine in state.indexes.engines().values():
         for name, channel_stats in engine.stats().items():
             found_index = indexes.setdefault(name, IndexStats(bytes=0, entries=0))
             found_index.bytes += channel_stats.index_bytes
             found_index.entries += channel_stats.documents
-    health = state.metrics.window.summary(CHANNEL_NAMES)
+    health = state.metrics.window.summary(channel_names())
     return StatsRead(
         tenants=[
             TenantStats(name=t.name, id=t.id, memories=n, tiers=per_tenant[t.id])

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from channels.engine import SearchOutcome, SearchSpec
-from channels.registry import CHANNEL_NAMES
+from channels.registry import channel_names
 from channels.timeline import TimeView
 from service.context.tokens import token_counter
 from service.memories.prepare import is_expired
@@ -41,12 +41,13 @@ def search(
     if binding.bound:
         user_id, agent_id = binding.narrow(request.user_id, request.agent_id)
         request = request.model_copy(update={"user_id": user_id, "agent_id": agent_id})
-    names = request.channels or list(CHANNEL_NAMES)
-    unknown = sorted(set(names) - set(CHANNEL_NAMES))
-    unknown += sorted(set(request.weights or {}) - set(CHANNEL_NAMES))
+    known = channel_names()
+    names = request.channels or list(known)
+    unknown = sorted(set(names) - set(known))
+    unknown += sorted(set(request.weights or {}) - set(known))
     if unknown:
         raise InvalidInput(
-            f"Unknown channel(s): {', '.join(unknown)}. Known: {', '.join(CHANNEL_NAMES)}.",
+            f"Unknown channel(s): {', '.join(unknown)}. Known: {', '.join(known)}.",
             field="channels",
         )
     timings: dict[str, float] = {}
@@ -75,18 +76,14 @@ def _ranked(
     names: list[str],
     timings: dict[str, float],
 ) -> SearchOutcome:
-    """Embed the query (once) and run the channels: the CPU-bound part of a search."""
-    vector = None
-    if "semantic" in names:
-        t0 = time.perf_counter()
-        vector = state.embedder.embed([request.query])[0]
-        timings["embed"] = (time.perf_counter() - t0) * 1000.0
+    """Plan, embed (the engine asks for the query parts' embeddings when a channel that
+    reads vectors runs) and rank: the CPU-bound part of a search."""
     spec = SearchSpec(
         text=request.query,
         # "last week" in an as_of question means the week before as_of
         reference_time=request.reference_time or request.as_of or utcnow(),
         limit=request.limit,
-        vector=vector,
+        embed=state.embedder.embed,
         user_id=request.user_id,
         agent_id=request.agent_id,
         session_id=request.session_id,
@@ -140,6 +137,9 @@ def _response(
     results = []
     for hit in hits:
         row = rows[hit.memory_id]
+        relevance = round(hit.relevance, 4)  # filtered on the value the client sees
+        if relevance < request.min_relevance:
+            continue
         why = {k: dict(v) for k, v in hit.why.items()}
         if hit.memory_id in notes:
             why["supersession"] = notes[hit.memory_id]
@@ -147,6 +147,7 @@ def _response(
             SearchHit(
                 memory=MemoryRead.of(row),
                 score=hit.fused.score,
+                relevance=relevance,
                 channels={
                     name: ChannelRankRead(rank=r.rank, score=r.score)
                     for name, r in hit.fused.channels.items()
@@ -166,6 +167,7 @@ def _response(
         missing_channels=outcome.missing,
         weights=outcome.weights if request.explain else None,
         tokens=tokens,
+        adaptation=outcome.explain if request.explain else None,
     )
 
 

@@ -56,6 +56,7 @@ def with_successors(
             memory_id,
             FusedHit(key=-1, score=source.fused.score, channels={}),
             {"chain": {"pulled_in_for": str(source.memory_id)}},
+            source.relevance,  # it stands for what the channels found relevant
         )
         for memory_id, source in best.items()
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from channels.registry import CHANNEL_NAMES
+from channels.registry import channel_names
 
 REF = "2023-06-01T12:00:00Z"
 QUERIES = {
@@ -25,7 +25,7 @@ def _found(client: TestClient, headers: dict[str, str], channel: str, memory_id:
 
 
 def test_update_and_delete_reach_every_channel(client: TestClient, headers: dict[str, str]) -> None:
-    assert set(QUERIES) == set(CHANNEL_NAMES)
+    assert set(QUERIES) == set(channel_names())
     for i in range(5):
         client.post(
             "/v1/memories",
@@ -44,7 +44,7 @@ def test_update_and_delete_reach_every_channel(client: TestClient, headers: dict
         },
         headers=headers,
     ).json()
-    for channel in CHANNEL_NAMES:
+    for channel in channel_names():
         assert _found(client, headers, channel, memory["id"]), channel
 
     patched = client.patch(
@@ -68,7 +68,7 @@ def test_update_and_delete_reach_every_channel(client: TestClient, headers: dict
     assert "bicycl" in top["explanation"]["keyword"]["matched_terms"]
 
     client.delete(f"/v1/memories/{memory['id']}", headers=headers)
-    for channel in CHANNEL_NAMES:
+    for channel in channel_names():
         assert not _found(client, headers, channel, memory["id"]), channel
     assert client.post("/v1/search", json={"query": "Quentin bicycle"}, headers=headers).json()[
         "results"

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from channels.base import Channel, Doc, Query
-from channels.registry import CHANNEL_FACTORIES
+from channels.engine import IndexEntry, RetrievalEngine, SearchSpec
+from channels.registry import build_channels, resolve_weights, specs
+from service.schemas import SearchRequest
+from service.settings import SearchSettings
 
 DIM = 64
 REF = datetime(2023, 7, 1, 12, tzinfo=UTC)
@@ -66,10 +71,10 @@ def _query(text: str, limit: int = 10, allowed: np.ndarray | None = None) -> Que
 
 
 def _make(name: str) -> Channel:
-    return CHANNEL_FACTORIES[name](DIM)
+    return specs()[name].factory(DIM)
 
 
-@pytest.fixture(params=sorted(CHANNEL_FACTORIES))
+@pytest.fixture(params=sorted(specs()))
 def name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -168,3 +173,34 @@ def test_stats(name: str) -> None:
     stats = channel.stats()
     assert stats.documents == 30
     assert stats.index_bytes > 0
+
+
+def test_has_a_positive_default_weight_and_is_reachable(name: str) -> None:
+    """With default settings the channel is weighted (never silently 0), accepted by the
+    API's schema, and its hits reach the fused result of an engine built from the registry."""
+    weights = resolve_weights(SearchSettings().weights)
+    assert weights[name] > 0
+    assert SearchRequest(query="anything", channels=[name]).channels == [name]
+    pool = ThreadPoolExecutor(2)
+    engine = RetrievalEngine(build_channels(dimension=DIM), pool=pool, weights=weights)
+    engine.upsert(
+        [
+            IndexEntry(
+                id=uuid.UUID(int=doc.key + 1),
+                content=doc.content,
+                occurred_at=doc.occurred_at,
+                metadata=doc.metadata,
+                vector=doc.vector,
+            )
+            for doc in _corpus()
+        ]
+    )
+    reached = False
+    for text in QUERIES:
+        outcome = engine.search(
+            SearchSpec(text=text, reference_time=REF, limit=50, vector=_vector(text))
+        )
+        assert outcome.weights[name] > 0
+        reached |= any(name in hit.fused.channels for hit in outcome.hits)
+    pool.shutdown()
+    assert reached, f"{name} never reached a fused result"
