@@ -297,7 +297,9 @@ class SupersessionPage(BaseModel):
     next_cursor: str | None
 
 
-class SearchRequest(Strict):
+class ScopedQuery(Strict):
+    """A query and the scope it reads: what search and the context block share."""
+
     query: Annotated[
         str,
         Field(min_length=1, max_length=MAX_QUERY_CHARS, json_schema_extra={"pattern": NOT_BLANK}),
@@ -306,8 +308,18 @@ class SearchRequest(Strict):
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
     filters: MetadataFilters = Field(default_factory=dict)
-    limit: Annotated[StrictInt, Field(ge=1, le=MAX_SEARCH_LIMIT)] = 10
     reference_time: Timestamp | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _query_not_blank(cls, value: str) -> str:
+        if not NOT_BLANK_RE.match(value):
+            raise ValueError("query must contain a non-whitespace character and no NUL")
+        return value
+
+
+class SearchRequest(ScopedQuery):
+    limit: Annotated[StrictInt, Field(ge=1, le=MAX_SEARCH_LIMIT)] = 10
     channels: list[ChannelName] | None = Field(None, min_length=1)
     weights: dict[ChannelName, Annotated[Number, Field(ge=0, le=100)]] | None = None
     explain: StrictBool = False
@@ -341,13 +353,6 @@ class SearchRequest(Strict):
     )
     min_relevance: Annotated[Number, Field(ge=0, le=1)] = 0.0
     """Only hits whose ``relevance`` is at least this; an empty list when nothing is."""
-
-    @field_validator("query")
-    @classmethod
-    def _query_not_blank(cls, value: str) -> str:
-        if not NOT_BLANK_RE.match(value):
-            raise ValueError("query must contain a non-whitespace character and no NUL")
-        return value
 
 
 class ChannelRankRead(BaseModel):

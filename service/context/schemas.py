@@ -5,16 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from service.schemas import (
     MAX_CONTEXT_TOKENS,
-    MAX_QUERY_CHARS,
     MAX_SEARCH_LIMIT,
+    ScopedQuery,
     SearchHit,
-    Strict,
 )
-from service.validation import NOT_BLANK, NOT_BLANK_RE, MetadataFilters, ScopeId, Timestamp
 
 MaxTokens = Annotated[
     StrictInt,
@@ -29,16 +27,7 @@ MaxTokens = Annotated[
 ]
 
 
-class ContextRequest(Strict):
-    query: Annotated[
-        str,
-        Field(min_length=1, max_length=MAX_QUERY_CHARS, json_schema_extra={"pattern": NOT_BLANK}),
-    ]
-    user_id: ScopeId | None = None
-    agent_id: ScopeId | None = None
-    session_id: ScopeId | None = None
-    filters: MetadataFilters = Field(default_factory=dict)
-    reference_time: Timestamp | None = None
+class ContextRequest(ScopedQuery):
     max_tokens: MaxTokens
     format: Literal["text", "markdown", "json"] = "text"
     candidates: Annotated[StrictInt, Field(ge=1, le=MAX_SEARCH_LIMIT)] = Field(
@@ -47,13 +36,6 @@ class ContextRequest(Strict):
     include_hits: StrictBool = Field(
         False, description="Also return the search hits behind the block (best-ranked first)."
     )
-
-    @field_validator("query")
-    @classmethod
-    def _query_not_blank(cls, value: str) -> str:
-        if not NOT_BLANK_RE.match(value):
-            raise ValueError("query must contain a non-whitespace character and no NUL")
-        return value
 
 
 class ContextOmitted(BaseModel):

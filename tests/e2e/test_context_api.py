@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -82,9 +83,8 @@ def test_the_budget_holds_over_a_thousand_memories(
     assert "Session s" in str(top["context"]) and "] Bob: Turn" in str(top["context"])
 
 
-def test_superseded_memories_stay_out(client: TestClient, headers: dict[str, str]) -> None:
-    """Supersession on (the default): the newer fact replaces the older at write time, and
-    the block holds only what is current."""
+def _adder(client: TestClient, headers: dict[str, str]) -> Callable[[str, str], str]:
+    """Store a memory of user u1 at a time; its id."""
 
     def add(content: str, occurred_at: str) -> str:
         response = client.post(
@@ -95,6 +95,14 @@ def test_superseded_memories_stay_out(client: TestClient, headers: dict[str, str
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
+    return add
+
+
+def test_superseded_memories_stay_out(client: TestClient, headers: dict[str, str]) -> None:
+    """Supersession on (the default): the newer fact replaces the older at write time, and
+    the block holds only what is current."""
+
+    add = _adder(client, headers)
     add("My favorite restaurant is Chez Panisse.", "2024-01-01T00:00:00Z")
     new = add("My favorite restaurant is Nopa now.", "2025-01-01T00:00:00Z")
     result = _context(client, headers, query="favorite restaurant", max_tokens=300, user_id="u1")
@@ -112,15 +120,7 @@ def test_duplicates_and_contradictions(client: TestClient, headers: dict[str, st
     )
     assert policy.status_code == 200
 
-    def add(content: str, occurred_at: str) -> str:
-        response = client.post(
-            "/v1/memories",
-            json={"content": content, "user_id": "u1", "occurred_at": occurred_at},
-            headers=headers,
-        )
-        assert response.status_code == 201, response.text
-        return str(response.json()["id"])
-
+    add = _adder(client, headers)
     old = add("My favorite restaurant is Chez Panisse.", "2024-01-01T00:00:00Z")
     new = add("My favorite restaurant is Nopa now.", "2025-01-01T00:00:00Z")
     run = client.post("/v1/admin/lifecycle/runs", json={}, headers=auth(ADMIN_KEY))
