@@ -244,11 +244,17 @@ def _seed(server: Server) -> None:
 
 
 def _wait(driver: Any, condition: Any, what: str, timeout: float = 30) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        TimeoutException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # the page re-renders its tables: an element found a moment ago may be gone; look again
+    ignored = (NoSuchElementException, StaleElementReferenceException)
     try:
-        return WebDriverWait(driver, timeout).until(condition)
+        return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
     except TimeoutException:
         body = driver.find_element("tag name", "body")
         raise AssertionError(
