@@ -3,8 +3,9 @@
 Each tool has a typed input schema (from its parameters, with the REST API's own field types
 and limits) and a typed output schema (structured content). A call the server refuses comes
 back as a tool error (``isError``) whose text is what the REST problem says; the session goes
-on. Arguments that do not match the input schema are refused by the MCP SDK before the tool
-runs, with pydantic's message for each field.
+on. Arguments that do not match the input schema are refused before the tool runs with the
+REST API's validation problem too (``Validation failed: The request did not validate.`` and
+each field's message), not the MCP SDK's own wording.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, StrictBool, StrictInt, ValidationError
 
@@ -85,6 +87,20 @@ async def _guarded(name: str, call: Callable[[], Awaitable[CallToolResult]]) -> 
         return _error(problem_message("Internal server error", "An unexpected error occurred."))
 
 
+class _Server(MCPServer):
+    """Arguments the input schema refuses answer as the REST API's validation problem."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return _invalid(exc.__cause__)
+            raise
+
+
 class RecallResult(ContextResponse):
     """The context block and the memories in it (``hits``, best-ranked first)."""
 
@@ -98,7 +114,7 @@ def build_mcp(resolve: PortResolver) -> MCPServer:
     root, placeholder = logging.getLogger(), logging.NullHandler()
     root.addHandler(placeholder)
     try:
-        server: MCPServer = MCPServer(
+        server: MCPServer = _Server(
             "mnemonix", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
         )
     finally:

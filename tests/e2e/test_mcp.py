@@ -120,6 +120,7 @@ def test_tool_errors_carry_the_rest_problem(server: tuple[str, str, str, Path]) 
     bad_cursor = httpx.get(
         f"{base}/v1/memories", params={"cursor": "not-a-cursor"}, headers=auth(key)
     ).json()
+    invalid = httpx.post(f"{base}/v1/memories", json={"content": ""}, headers=auth(key)).json()
 
     async def run() -> None:
         async with http_session(base, key) as session:
@@ -127,6 +128,12 @@ def test_tool_errors_carry_the_rest_problem(server: tuple[str, str, str, Path]) 
             assert text == f"{problem['title']}: {problem['detail']}"
             text = await refused(session, "list", cursor="not-a-cursor")
             assert text == f"{bad_cursor['title']}: {bad_cursor['detail']}"
+            # arguments the input schema refuses: the REST validation problem, per field
+            text = await refused(session, "remember", memories=[{"content": ""}])
+            assert text.startswith(f"{invalid['title']}: {invalid['detail']} ")
+            assert "memories.0.content" in text
+            text = await refused(session, "get", memory_id="not-an-id")
+            assert text.startswith(f"{invalid['title']}: {invalid['detail']} memory_id: ")
 
     asyncio.run(run())
 
