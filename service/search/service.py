@@ -18,7 +18,7 @@ from service.memories.prepare import is_expired
 from service.metrics import record_search
 from service.principals import Binding
 from service.schemas import ChannelRankRead, MemoryRead, SearchHit, SearchRequest, SearchResponse
-from service.search.supersession import supersession_notes, with_successors
+from service.search.supersession import as_known_at, supersession_notes, with_successors
 from service.state import AppState
 from storage.errors import InvalidInput
 from storage.repositories import MemoryRepository
@@ -155,6 +155,9 @@ def _response(
                 explanation=why if request.explain else None,
             )
         )
+    if request.known_at is not None and results:  # the text as the store knew it then
+        known = as_known_at(state, tenant_id, [r.memory for r in results], request.known_at)
+        results = [r.model_copy(update={"memory": m}) for r, m in zip(results, known, strict=True)]
     tokens = None
     if request.max_tokens is not None:
         results, tokens = within_budget(results, request.max_tokens)

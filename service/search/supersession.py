@@ -1,14 +1,16 @@
-"""How supersession shapes a search answer: the chain order and the explanations."""
+"""How supersession shapes a search answer: the chain order, the explanations, and what a
+hit showed at ``known_at``."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from channels.engine import ResultHit
 from channels.fusion import FusedHit
-from service.schemas import SearchRequest
+from service.schemas import MemoryRead, SearchRequest
 from service.state import AppState
 from storage.models import Memory
 from storage.repositories import MemoryRepository
@@ -147,3 +149,30 @@ def supersession_notes(
         if note:
             out[memory_id] = note
     return out
+
+
+KNOWN_FIELDS = ("content", "metadata", "occurred_at", "importance", "pinned")
+"""What a hit shows as of ``known_at``: the client-written fields the history records."""
+
+
+def as_known_at(
+    state: AppState, tenant_id: uuid.UUID, reads: Sequence[MemoryRead], known_at: datetime
+) -> list[MemoryRead]:
+    """``reads`` as the store knew them at ``known_at`` (transaction time): every field an
+    update after then changed is put back to its value before the first such update, from
+    the history (``changes[field]["from"]``)."""
+    with state.sessions() as session:
+        events = MemoryRepository(session).updates_after(
+            tenant_id=tenant_id, ids=[r.id for r in reads], after=known_at
+        )
+    before: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in events:  # oldest first: the first change of a field holds its old value
+        fields = before.setdefault(event.memory_id, {})
+        for name in KNOWN_FIELDS:
+            change = (event.changes or {}).get(name)
+            if isinstance(change, dict) and "from" in change and name not in fields:
+                fields[name] = change["from"]
+    return [
+        MemoryRead.model_validate({**r.model_dump(), **before[r.id]}) if r.id in before else r
+        for r in reads
+    ]

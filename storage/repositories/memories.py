@@ -335,6 +335,24 @@ class MemoryRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def updates_after(
+        self, *, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID], after: datetime
+    ) -> list[MemoryEvent]:
+        """The ``updated`` events of these memories recorded after ``after``, oldest first."""
+        if not ids:
+            return []
+        stmt = (
+            select(MemoryEvent)
+            .where(
+                MemoryEvent.tenant_id == tenant_id,
+                MemoryEvent.memory_id.in_(list(ids)),
+                MemoryEvent.event == "updated",
+                MemoryEvent.created_at > after,
+            )
+            .order_by(MemoryEvent.id)
+        )
+        return list(self.session.scalars(stmt))
+
     def history(self, *, tenant_id: uuid.UUID, memory_id: uuid.UUID) -> list[MemoryEvent]:
         stmt = (
             select(MemoryEvent)

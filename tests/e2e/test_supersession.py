@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -215,3 +216,28 @@ def test_export_and_import_keep_the_chain(client: TestClient, headers: dict[str,
     # the restored links undo as before
     assert client.delete(f"/v1/memories/{new['id']}", headers=headers).status_code == 204
     assert _get(client, headers, old["id"])["superseded_by"] is None
+
+
+def test_known_at_shows_the_text_the_store_knew_then(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    """An edit after ``known_at`` is undone in the answer: the hit shows the content and
+    metadata it had then (from the history); without ``known_at``, today's."""
+    memory = _add(client, headers, "The garage door code is 1234.", metadata={"source": "note"})
+    time.sleep(0.01)
+    known = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    patched = client.patch(
+        f"/v1/memories/{memory['id']}",
+        json={"content": "The garage door code is 9876.", "metadata": {"source": "chat"}},
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.text
+    body = {"query": "garage door code", "user_id": "u1", "known_at": known}
+    then = client.post("/v1/search", json=body, headers=headers).json()["results"]
+    assert [h["memory"]["content"] for h in then] == ["The garage door code is 1234."]
+    assert then[0]["memory"]["metadata"] == {"source": "note"}
+    now = client.post(
+        "/v1/search", json={"query": "garage door code", "user_id": "u1"}, headers=headers
+    ).json()["results"]
+    assert [h["memory"]["content"] for h in now] == ["The garage door code is 9876."]
