@@ -30,16 +30,20 @@ from service.mcp_server.port import (
     ToolFailure,
     problem_message,
 )
+from service.privacy.policy import TtlSeconds
 from service.problems import describe_fault
 from service.schemas import (
+    EXPIRES_AT,
     MAX_BATCH,
     MAX_SEARCH_LIMIT,
+    TTL_SECONDS,
     Importance,
     MemoryCreate,
     MemoryHistory,
     MemoryPage,
     MemoryRead,
     MemoryUpdate,
+    Supersedes,
 )
 from service.validation import Content, Metadata, MetadataFilters, ScopeId, Timestamp
 
@@ -207,6 +211,12 @@ def build_mcp(resolve: PortResolver) -> MCPServer:
         occurred_at: Timestamp | None = None,
         importance: Importance | None = None,
         pinned: StrictBool | None = None,
+        expires_at: Annotated[Timestamp | None, Field(description=EXPIRES_AT)] = None,
+        ttl_seconds: Annotated[TtlSeconds | None, Field(description=TTL_SECONDS)] = None,
+        supersedes: Annotated[
+            Supersedes | None,
+            Field(description="Ids of memories this one replaces (they leave default recall)."),
+        ] = None,
         version: Annotated[StrictInt, Field(ge=1)] | None = None,
     ) -> Annotated[CallToolResult, MemoryRead]:
         async def call() -> CallToolResult:
@@ -216,6 +226,9 @@ def build_mcp(resolve: PortResolver) -> MCPServer:
                 "occurred_at": occurred_at,
                 "importance": importance,
                 "pinned": pinned,
+                "expires_at": expires_at,
+                "ttl_seconds": ttl_seconds,
+                "supersedes": supersedes,
                 "version": version,
             }
             patch = MemoryUpdate(**{k: v for k, v in sent.items() if v is not None})

@@ -95,6 +95,23 @@ async def _every_tool(session: ClientSession) -> None:
     gone = await refused(session, "get", memory_id=billing)
     assert gone == f"Not found: No memory {billing}."
 
+    # supersession and expiry, as the REST writes take them
+    made = await call(
+        session,
+        "remember",
+        memories=[
+            {"content": "Zed's locker is number 12", "user_id": "zed"},
+            {"content": "Zed's locker is number 40", "user_id": "zed", "ttl_seconds": 3600},
+        ],
+    )
+    older, newer = made["ids"]
+    assert made["memories"][1]["expires_at"] is not None
+    replaced = await call(session, "update", memory_id=newer, supersedes=[older])
+    assert replaced["id"] == newer
+    assert (await call(session, "get", memory_id=older))["superseded_by"] == newer
+    kept = await call(session, "update", memory_id=newer, ttl_seconds=7200)
+    assert kept["expires_at"] != made["memories"][1]["expires_at"]
+
     # bad input is a tool error, and the session goes on
     blank = await refused(session, "remember", memories=[{"content": "   "}])
     assert "must contain a non-whitespace character" in blank
