@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mnemonix_client import AsyncMnemonix, ContextBlock, Mnemonix, ValidationFailed
+from sdk.tests.server.inprocess import InProcess
 
 FACTS = [
     {"content": "Bo is allergic to peanuts", "user_id": "bo", "metadata": {"speaker": "Bo"}},
@@ -16,19 +17,6 @@ FACTS = [
     {"content": "Bo plays the trumpet in a jazz band " * 8, "user_id": "bo"},
     {"content": "Bo's sister lives in Lisbon", "user_id": "bo", "session_id": "s2"},
 ]
-
-
-class InProcess(httpx.BaseTransport):
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.client.request(
-            request.method, str(request.url), headers=request.headers, content=request.read()
-        )
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=response.content
-        )
 
 
 def test_sync_context_and_search_budget(app_client: tuple[TestClient, str]) -> None:
